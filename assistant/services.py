@@ -1,0 +1,73 @@
+"""The composition root: builds every service once from one :class:`Settings`.
+
+This is the only place that reads settings and picks backends; services get plain values
+and each other through their constructors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistant.answering import ExtractiveAnswerer, RelevancePolicy
+from assistant.chain import Assistant, build_chain
+from assistant.embeddings import LazyEmbeddings
+from assistant.prompts import Prompts
+from assistant.retrieval import HybridRetriever, HybridSearcher
+from assistant.settings import Settings
+from assistant.store import ChromaStore, open_client
+from ingest.pipeline import Ingestor
+from ingest.splitting import PolicySplitter
+
+
+@dataclass
+class Services:
+    """Everything the entry points need, wired together."""
+
+    settings: Settings
+    embeddings: LazyEmbeddings
+    store: ChromaStore
+    ingestor: Ingestor
+    searcher: HybridSearcher
+    retriever: HybridRetriever
+    answerer: ExtractiveAnswerer
+    assistant: Assistant
+
+    def warm_up(self) -> None:
+        """Load the embedding model and build the BM25 index now rather than on the first question."""
+        self.embeddings.load()
+        self.embeddings.embed_query("预热")
+        self.searcher.lexical_index()
+
+
+def build_services(settings: Settings) -> Services:
+    """Build all services from ``settings``. Loads no model yet (see :meth:`Services.warm_up`)."""
+    embeddings = LazyEmbeddings(
+        model=settings.embedding_model,
+        cache_dir=settings.model_cache_dir,
+        device=settings.embedding_device,
+        batch_size=settings.embedding_batch_size,
+        query_prefix=settings.embedding_query_prefix,
+        passage_prefix=settings.embedding_passage_prefix,
+    )
+    assert settings.chroma_path is not None  # set by the settings validator
+    store = ChromaStore(
+        open_client(settings.chroma_path),
+        settings.chroma_collection,
+        embeddings,
+        location=str(settings.chroma_path),
+    )
+    ingestor = Ingestor(store, PolicySplitter(settings.chunk_size, settings.chunk_overlap))
+    searcher = HybridSearcher(store, fetch_k=settings.fetch_k, rrf_k=settings.rrf_k)
+    retriever = HybridRetriever(searcher=searcher, k=settings.top_k)
+    answerer = ExtractiveAnswerer(
+        Prompts(settings.prompts_dir),
+        term_weight=lambda term: searcher.lexical_index().term_idf(term),
+        policy=RelevancePolicy(
+            threshold=settings.score_threshold,
+            strong=settings.score_threshold_strong,
+            min_coverage=settings.min_term_coverage,
+        ),
+        hotline=settings.hotline,
+    )
+    assistant = Assistant(build_chain(retriever, answerer), answerer)
+    return Services(settings, embeddings, store, ingestor, searcher, retriever, answerer, assistant)

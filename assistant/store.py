@@ -1,0 +1,218 @@
+"""The Chroma collection that holds chunks, their vectors and metadata.
+
+The collection records which embedding model built it (``embedding_model``) and the vector
+length (``embedding_dim``); opening it with another model raises
+:class:`EmbeddingMismatchError` instead of returning nonsense neighbours. The embedding
+function is always passed explicitly, so Chroma never falls back to its own downloaded model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import chromadb
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings as ChromaEmbeddings
+from chromadb.utils.embedding_functions import register_embedding_function
+
+from assistant.embeddings import LazyEmbeddings
+from assistant.types import Chunk
+
+
+class EmbeddingMismatchError(RuntimeError):
+    """The index was built with another embedding model or dimension than configured."""
+
+
+@register_embedding_function
+class ChromaEmbeddingAdapter(EmbeddingFunction[Documents]):
+    """Chroma embedding function backed by minsheng's :class:`LazyEmbeddings`.
+
+    Documents get the passage prefix, queries the query prefix, as e5 requires.
+    """
+
+    def __init__(self, embeddings: LazyEmbeddings):
+        self._embeddings = embeddings
+
+    def __call__(self, input: Documents) -> ChromaEmbeddings:
+        return self._embeddings.embed_documents(list(input))  # type: ignore[return-value]
+
+    def embed_query(self, input: Documents) -> ChromaEmbeddings:
+        return [self._embeddings.embed_query(t) for t in input]  # type: ignore[misc]
+
+    @staticmethod
+    def name() -> str:
+        return "minsheng"
+
+    def default_space(self) -> str:  # type: ignore[override]
+        return "cosine"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model": self._embeddings.model_name}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> "ChromaEmbeddingAdapter":
+        # Chroma calls this to check the config round-trips; minsheng itself always passes
+        # its own adapter. Lazy, so nothing is loaded here.
+        from assistant.settings import default_cache_dir
+
+        return ChromaEmbeddingAdapter(LazyEmbeddings(str(config.get("model", "")), default_cache_dir()))
+
+    def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
+        return None
+
+
+def open_client(path: Path) -> chromadb.ClientAPI:
+    """Embedded Chroma under ``path`` with telemetry off."""
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(
+        path=str(path),
+        settings=chromadb.config.Settings(anonymized_telemetry=False, allow_reset=True),
+    )
+
+
+class ChromaStore:
+    """Chunks in one Chroma collection, embedded with one model.
+
+    Args:
+        client: a Chroma client (embedded ``PersistentClient`` or ``HttpClient``).
+        collection_name: collection to use (created on first use).
+        embeddings: the model that embeds chunks and questions.
+        location: shown in error messages (the index folder or server address).
+    """
+
+    def __init__(self, client: chromadb.ClientAPI, collection_name: str, embeddings: LazyEmbeddings, location: str):
+        self._client = client
+        self._name = collection_name
+        self._embeddings = embeddings
+        self._ef = ChromaEmbeddingAdapter(embeddings)
+        self._location = location
+        self._collection = None
+        #: bumped on every write in this process; readers use it to refresh derived indexes
+        self.version = 0
+
+    @property
+    def model_name(self) -> str:
+        return self._embeddings.model_name
+
+    def _rebuild_hint(self) -> str:
+        return (
+            f"rebuild it with `minsheng ingest --rebuild PATH...` or delete {self._location}, "
+            "or set MINSHENG_EMBEDDING_MODEL back to the model that built it"
+        )
+
+    @property
+    def collection(self):
+        if self._collection is None:
+            col = self._client.get_or_create_collection(
+                self._name,
+                embedding_function=self._ef,
+                metadata={"embedding_model": self.model_name, "hnsw:space": "cosine"},
+            )
+            built_with = (col.metadata or {}).get("embedding_model")
+            if built_with != self.model_name:
+                raise EmbeddingMismatchError(
+                    f"index '{self._name}' at {self._location} was built with embedding model "
+                    f"'{built_with}', but the configured model is '{self.model_name}': {self._rebuild_hint()}"
+                )
+            self._collection = col
+        return self._collection
+
+    def reset(self) -> None:
+        """Delete the collection and everything in it."""
+        try:
+            self._client.delete_collection(self._name)
+        except Exception:  # noqa: BLE001 - absent collection: nothing to delete
+            pass
+        self._collection = None
+        self.version += 1
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        """The subset of ``ids`` already stored."""
+        if not ids:
+            return set()
+        return set(self.collection.get(ids=list(ids), include=[])["ids"])
+
+    def _check_dimension(self, dim: int) -> None:
+        col = self.collection
+        md = dict(col.metadata or {})
+        recorded = md.get("embedding_dim")
+        if recorded is None:
+            md["embedding_dim"] = dim
+            md.pop("hnsw:space", None)  # fixed at creation; Chroma refuses to modify it
+            col.modify(metadata=md)
+        elif int(recorded) != dim:
+            raise EmbeddingMismatchError(
+                f"index '{self._name}' at {self._location} holds {recorded}-dimensional vectors, "
+                f"but '{self.model_name}' makes {dim}-dimensional ones: {self._rebuild_hint()}"
+            )
+
+    def add(self, chunks: Sequence[Chunk], batch_size: int = 64) -> int:
+        """Embed and store ``chunks``; returns how many were written.
+
+        Raises:
+            EmbeddingMismatchError: vectors of another length than the index holds.
+        """
+        written = 0
+        for start in range(0, len(chunks), batch_size):
+            batch = list(chunks[start : start + batch_size])
+            vectors = self._embeddings.embed_documents([c.context_text() for c in batch])
+            self._check_dimension(len(vectors[0]))
+            self.collection.upsert(
+                ids=[c.id for c in batch],
+                documents=[c.text for c in batch],
+                metadatas=[c.metadata for c in batch],
+                embeddings=vectors,
+            )
+            written += len(batch)
+        if written:
+            self.version += 1
+        return written
+
+    def delete(self, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        if ids:
+            self.collection.delete(ids=ids)
+            self.version += 1
+
+    def ids_where(self, where: dict[str, Any]) -> list[str]:
+        """Ids of the chunks whose metadata match a Chroma ``where`` filter."""
+        return list(self.collection.get(where=where, include=[])["ids"])
+
+    def query(self, text: str, n: int) -> list[tuple[Chunk, float]]:
+        """The ``n`` chunks nearest to ``text`` as (chunk, cosine similarity), best first.
+
+        Raises:
+            EmbeddingMismatchError: the question vector's length differs from the index's.
+        """
+        total = self.count()
+        if total == 0:
+            return []
+        vector = self._embeddings.embed_query(text)
+        recorded = (self.collection.metadata or {}).get("embedding_dim")
+        if recorded is not None and int(recorded) != len(vector):
+            self._check_dimension(len(vector))
+        res = self.collection.query(
+            query_embeddings=[vector],
+            n_results=min(n, total),
+            include=["documents", "metadatas", "distances"],
+        )
+        out = []
+        for cid, doc, md, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]):
+            out.append((Chunk(id=cid, text=doc or "", metadata=dict(md or {})), 1.0 - float(dist)))
+        return out
+
+    def all_chunks(self, page_size: int = 5000) -> list[Chunk]:
+        """Every stored chunk (text and metadata, no vectors), in pages of ``page_size``."""
+        out: list[Chunk] = []
+        offset = 0
+        while True:
+            res = self.collection.get(include=["documents", "metadatas"], limit=page_size, offset=offset)
+            for cid, doc, md in zip(res["ids"], res["documents"], res["metadatas"]):
+                out.append(Chunk(id=cid, text=doc or "", metadata=dict(md or {})))
+            if len(res["ids"]) < page_size:
+                return out
+            offset += page_size

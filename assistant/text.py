@@ -1,0 +1,68 @@
+"""Chinese text helpers shared by BM25, sentence selection and splitting."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+
+_jieba_lock = threading.Lock()
+_jieba = None
+
+# Function words and question words that carry no topic: "怎么", "多少" decide how a
+# question is asked, not what it is about, so they must not make a chunk look relevant.
+STOPWORDS = frozenset(
+    """的 了 和 与 及 或 是 在 对 把 被 为 以 于 等 其 之 也 都 就 而 并 但 如 从 由 向 将 到 这 那 有 无 个 吗 呢 吧 啊
+    我 你 他 她 它 我们 你们 他们 自己 什么 怎么 怎样 怎么样 如何 多少 哪些 哪里 哪儿 哪个 为什么 是否 能否 可以 能 会 要 需要
+    请问 请 一下 现在 可 该 应 应当 按照 依照 根据 规定 有关 相关 进行 一个 没有 还 又 再 吗 么 呀 了吗 么样""".split()
+)
+
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|\n+")
+_PUNCT_ONLY = re.compile(r"^[\W_]+$", re.UNICODE)
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width letters and digits to half-width) and lower case."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _tokenizer():
+    global _jieba
+    if _jieba is None:
+        with _jieba_lock:
+            if _jieba is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                jieba.initialize()
+                _jieba = jieba
+    return _jieba
+
+
+def terms(text: str) -> list[str]:
+    """Search terms of ``text``: jieba's search-mode words, normalised, without stopwords or punctuation.
+
+    Search mode also yields the parts of long words (失业保险金 → 失业, 保险, 保险金,
+    失业保险金), so a question in everyday words still meets the official compound.
+    """
+    jb = _tokenizer()
+    out = []
+    for tok in jb.lcut_for_search(normalise(text)):
+        tok = tok.strip()
+        if not tok or tok in STOPWORDS or _PUNCT_ONLY.match(tok):
+            continue
+        out.append(tok)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def query_terms(text: str) -> tuple[str, ...]:
+    """:func:`terms` of a question, de-duplicated in order; cached because every stage asks."""
+    return tuple(dict.fromkeys(terms(text)))
+
+
+def sentences(text: str) -> list[str]:
+    """Split ``text`` after 。！？； (and ASCII equivalents) and at line breaks; drops blanks."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]

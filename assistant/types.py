@@ -1,0 +1,103 @@
+"""Data types shared by ingest, retrieval, answering and the user interfaces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One indexed piece of a document.
+
+    Attributes:
+        id: content-hash id (32 hex characters), stable across re-runs.
+        text: the text shown to users and quoted in answers.
+        metadata: flat str/int/float values (Chroma's rule): ``doc_id``, ``source``,
+            ``file_name``, ``title``, ``page``/``page_end`` (1-based, 0 = no pages),
+            ``heading``, ``article`` (第X条), ``chunk_index`` and, when known, ``issuer``
+            (发文机关), ``doc_number`` (文号), ``date``, ``region``, ``topic``, ``source_url``.
+    """
+
+    id: str
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return str(self.metadata.get("title") or self.metadata.get("file_name") or "")
+
+    def context_text(self) -> str:
+        """Text used for embedding and BM25: title and heading path, then the chunk text."""
+        head = " › ".join(p for p in (self.title, self.metadata.get("heading", "")) if p)
+        return f"{head}\n{self.text}" if head else self.text
+
+
+@dataclass
+class ScoredChunk:
+    """A retrieved chunk with the evidence for its rank.
+
+    Attributes:
+        chunk: the chunk.
+        score: reciprocal-rank-fusion score (sum of 1/(k + rank)); higher is better.
+        dense_score: cosine similarity to the question in [-1, 1], or None when only BM25 found it.
+        lexical_score: BM25 score (>= 0), or None when only dense search found it.
+        dense_rank / lexical_rank: 1-based ranks in each retriever's list, or None.
+    """
+
+    chunk: Chunk
+    score: float
+    dense_score: float | None = None
+    lexical_score: float | None = None
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Source ``[n]`` of an answer: the chunk it points to and the sentence quoted from it."""
+
+    n: int
+    chunk: Chunk
+    quote: str
+    score: float = 0.0
+
+    def label(self) -> str:
+        """One-line description: title, 文号, article, page, date (whichever are known)."""
+        md = self.chunk.metadata
+        parts = [f"《{self.chunk.title}》"]
+        for key in ("doc_number", "article"):
+            if md.get(key):
+                parts.append(str(md[key]))
+        if md.get("page"):
+            parts.append(f"第{md['page']}页")
+        if md.get("date"):
+            parts.append(str(md["date"]))
+        return " ".join(parts)
+
+
+@dataclass
+class Answer:
+    """What the assistant says to one question.
+
+    Attributes:
+        question: the question as asked.
+        text: the answer, with ``[n]`` markers that index ``citations``.
+        citations: the sources, numbered from 1.
+        refused: True when the knowledge base holds nothing relevant (``text`` then says so).
+        timings: milliseconds per stage, e.g. ``{"retrieval": 41.2, "answer": 3.1}``.
+    """
+
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    refused: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def sources_text(self) -> str:
+        """Numbered source list, one source per line with its quoted sentence."""
+        lines = []
+        for c in self.citations:
+            lines.append(f"[{c.n}] {c.label()}")
+            lines.append(f"    “{c.quote}”")
+        return "\n".join(lines)

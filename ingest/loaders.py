@@ -1,0 +1,184 @@
+"""Read .txt, .md and .pdf files into pages of text plus the metadata they state.
+
+Each loader returns a :class:`LoadedDocument`; anything unreadable raises
+:class:`LoadError` with a one-line reason, so a batch can report it and go on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf")
+
+
+class LoadError(ValueError):
+    """A file could not be read; the message is one line that names the file."""
+
+
+@dataclass
+class LoadedDocument:
+    """A file's text and metadata.
+
+    Attributes:
+        path: the file.
+        pages: (page number from 1, text) for PDFs; a single (0, text) for text files.
+        metadata: title, issuer (发文机关), doc_number (文号), date, region, topic,
+            source_url... as found in front matter or the file's header lines.
+        content_hash: SHA-256 of the file's bytes (hex).
+    """
+
+    path: Path
+    pages: list[tuple[int, str]]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    content_hash: str = ""
+
+    @property
+    def text(self) -> str:
+        return "\n".join(t for _, t in self.pages)
+
+
+# Front matter keys in English or Chinese, mapped to the metadata names used everywhere.
+_KEY_ALIASES = {
+    "title": "title", "标题": "title",
+    "issuer": "issuer", "发文机关": "issuer", "来源": "issuer",
+    "doc_number": "doc_number", "文号": "doc_number",
+    "date": "date", "发布日期": "date", "成文日期": "date", "日期": "date",
+    "effective_date": "effective_date", "施行日期": "effective_date",
+    "region": "region", "地区": "region",
+    "topic": "topic", "主题": "topic",
+    "source_url": "source_url", "原文网址": "source_url", "url": "source_url",
+    "source_title": "source_title",
+}
+_HEADER_LINE = re.compile(r"^(标题|发布日期|成文日期|来源|原文网址|文号|发文机关)[：:]\s*(.*)$")
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()[:10]
+    return "" if value is None else str(value).strip()
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(raw).best()
+        if best is None:
+            raise LoadError(f"{path}: cannot detect the text encoding") from None
+        text = str(best)
+    return text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _front_matter(path: Path, text: str) -> tuple[dict[str, Any], str]:
+    if not text.startswith("---\n"):
+        return {}, text
+    end = text.find("\n---", 4)
+    if end < 0:
+        return {}, text
+    try:
+        data = yaml.safe_load(text[4:end]) or {}
+    except yaml.YAMLError as exc:
+        raise LoadError(f"{path}: front matter is not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise LoadError(f"{path}: front matter must be key: value lines")
+    meta = {_KEY_ALIASES[k]: _plain(v) for k, v in data.items() if k in _KEY_ALIASES and _plain(v)}
+    body = text[end + 4 :].lstrip("-").lstrip("\n")
+    return meta, body
+
+
+def _header_lines(text: str) -> dict[str, str]:
+    """Metadata from a leading block of ``标题：…``/``发布日期：…`` lines (official web page exports)."""
+    meta: dict[str, str] = {}
+    for line in text.split("\n")[:8]:
+        m = _HEADER_LINE.match(line.strip())
+        if m and m.group(2).strip():
+            key = _KEY_ALIASES[m.group(1)]
+            meta.setdefault(key, m.group(2).strip())
+    if "date" in meta:
+        meta["date"] = meta["date"][:10]
+    return meta
+
+
+def guess_title(text: str) -> str:
+    """First non-empty line, without Markdown marks; a following ``——subtitle`` line is appended."""
+    lines = [ln.strip().lstrip("#").strip() for ln in text.split("\n") if ln.strip()]
+    if not lines:
+        return ""
+    title = lines[0][:80]
+    if len(lines) > 1 and lines[1].startswith("——"):
+        title += lines[1][:60]
+    return title
+
+
+def load_text(path: Path, raw: bytes) -> LoadedDocument:
+    text = _decode(path, raw)
+    meta, body = _front_matter(path, text)
+    for k, v in _header_lines(body).items():
+        meta.setdefault(k, v)
+    if not body.strip():
+        raise LoadError(f"{path}: no text found")
+    meta.setdefault("title", guess_title(body) or path.stem)
+    return LoadedDocument(path, [(0, body)], meta)
+
+
+def load_pdf(path: Path, raw: bytes) -> LoadedDocument:
+    import io
+
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(raw))
+        if reader.is_encrypted:
+            raise LoadError(f"{path}: PDF is encrypted and needs a password")
+        pages = []
+        for i, page in enumerate(reader.pages, start=1):
+            try:
+                text = page.extract_text() or ""
+            except Exception as exc:  # noqa: BLE001 - one bad page must not lose the others
+                raise LoadError(f"{path}: page {i} cannot be read ({type(exc).__name__})") from None
+            pages.append((i, text.replace("\x00", "")))
+        info = reader.metadata or {}
+    except LoadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many types for broken files
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise LoadError(f"{path}: damaged or not a PDF ({reason})") from None
+    if not any(t.strip() for _, t in pages):
+        raise LoadError(f"{path}: no text found (a scan needs OCR)")
+    meta: dict[str, Any] = {}
+    title = _plain(getattr(info, "title", None))
+    first_text = next(t for _, t in pages if t.strip())
+    meta.update(_header_lines(first_text))
+    meta.setdefault("title", title or guess_title(first_text) or path.stem)
+    return LoadedDocument(path, pages, meta)
+
+
+def load_file(path: Path) -> LoadedDocument:
+    """Read one file by its suffix.
+
+    Raises:
+        LoadError: unsupported type, empty, unreadable, encrypted or without text.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise LoadError(f"{path}: unsupported file type '{suffix or '(none)'}'")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise LoadError(f"{path}: cannot read ({exc.strerror})") from None
+    if not raw.strip():
+        raise LoadError(f"{path}: empty file")
+    doc = load_pdf(path, raw) if suffix == ".pdf" else load_text(path, raw)
+    doc.content_hash = hashlib.sha256(raw).hexdigest()
+    return doc

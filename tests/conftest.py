@@ -1,0 +1,115 @@
+"""Shared fixtures: no network, the real default model, a real Chroma in a temp folder."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+
+import pytest
+
+import assistant  # noqa: F401 - offline switches
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+KNOWLEDGE = ROOT / "knowledge"
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _allowed(address) -> bool:
+    if isinstance(address, (str, bytes)):  # unix socket
+        return True
+    host = address[0]
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class NetworkBlocked(OSError):
+    """A test tried to reach a non-loopback address."""
+
+
+def _guarded_connect(self, address):
+    if not _allowed(address):
+        raise NetworkBlocked(f"test tried to connect to {address!r}")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    if not _allowed(address):
+        raise NetworkBlocked(f"test tried to connect to {address!r}")
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def block_network():
+    """Every test runs with non-loopback connections refused."""
+    socket.socket.connect = _guarded_connect
+    socket.socket.connect_ex = _guarded_connect_ex
+    yield
+    socket.socket.connect = _real_connect
+    socket.socket.connect_ex = _real_connect_ex
+
+
+def corpus_path(*parts: str) -> Path:
+    """A file of ../shared/corpus; skips with a clear reason when the corpus is absent."""
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"needs the shared corpus at {CORPUS} (not present beside this checkout)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def settings_factory(tmp_path_factory):
+    from assistant.settings import Settings
+
+    def make(**overrides):
+        data = tmp_path_factory.mktemp("data")
+        return Settings(data_dir=data, **overrides)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def embeddings():
+    """The real default embedding model, loaded once for the session."""
+    from assistant.embeddings import LazyEmbeddings
+    from assistant.settings import Settings
+
+    s = Settings()
+    emb = LazyEmbeddings(
+        s.embedding_model, s.model_cache_dir, query_prefix=s.embedding_query_prefix, passage_prefix=s.embedding_passage_prefix
+    )
+    emb.load()
+    return emb
+
+
+@pytest.fixture(scope="session")
+def services(settings_factory, embeddings):
+    """Services over a fresh temp index of knowledge/, sharing the session's model."""
+    from assistant.services import build_services
+
+    svc = build_services(settings_factory())
+    _share_model(svc, embeddings)
+    report = svc.ingestor.ingest([KNOWLEDGE])
+    assert not report.errors, report.errors
+    return svc
+
+
+def _share_model(svc, embeddings) -> None:
+    svc.embeddings._impl = embeddings.load()
+
+
+@pytest.fixture
+def fresh_services(settings_factory, embeddings):
+    """Services over an empty temp index (function scope), sharing the session's model."""
+    from assistant.services import build_services
+
+    svc = build_services(settings_factory())
+    _share_model(svc, embeddings)
+    return svc

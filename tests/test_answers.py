@@ -1,0 +1,76 @@
+"""End to end on knowledge/: real model, real Chroma, hybrid retrieval, extractive answers."""
+
+import re
+
+import pytest
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import Runnable
+
+
+def _cited_files(answer):
+    return {c.chunk.metadata["file_name"] for c in answer.citations}
+
+
+def test_cross_region_medical_settlement_is_answered_from_the_fact_sheet(services):
+    a = services.assistant.ask("异地就医怎么结算")
+    assert not a.refused
+    assert "yidi_jiuyi_jiesuan.md" in _cited_files(a)
+    assert "直接结算" in a.text and "备案" in a.text
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", a.text)}
+    assert markers == {c.n for c in a.citations}
+    for c in a.citations:
+        assert c.quote in c.chunk.text.replace("\n", "") or c.quote[:20] in c.chunk.text
+
+
+def test_qinghai_review_answers_44(services):
+    a = services.assistant.ask("2024年青海省实施了多少项民生实事工程")
+    assert not a.refused
+    assert "44项" in a.text
+    assert "qinghai_2024_minsheng_shishi_review.txt" in _cited_files(a)
+
+
+@pytest.mark.parametrize("question", ["美国签证怎么办理", "今天天气怎么样", "怎么考驾照", "个人所得税怎么退税"])
+def test_questions_outside_the_knowledge_base_are_refused(services, question):
+    a = services.assistant.ask(question)
+    assert a.refused, a.text
+    assert "12345" in a.text and not a.citations
+
+
+@pytest.mark.parametrize(
+    "question,file,fact",
+    [
+        ("失业保险金最长能领多久", "shiye_baoxian_jin.md", "24个月"),
+        ("广州低保标准是多少", "guangzhou_dibao_biaozhun_2025.md", "1309"),
+        ("老人坐公交要钱吗", "guangzhou_laonianren_youdai.md", "免费"),
+        ("生育津贴怎么申请", "guangzhou_shengyu_jintie.md", "生育津贴"),
+    ],
+)
+def test_everyday_questions_find_their_policy(services, question, file, fact):
+    a = services.assistant.ask(question)
+    assert not a.refused
+    assert file in _cited_files(a)
+    assert fact in a.text
+
+
+def test_empty_question_is_refused_without_retrieval(services):
+    a = services.assistant.ask("   ")
+    assert a.refused and "retrieval" not in a.timings
+
+
+def test_pieces_are_langchain_runnables(services):
+    assert isinstance(services.retriever, BaseRetriever)
+    docs = services.retriever.invoke("公租房怎么申请")
+    assert 0 < len(docs) <= services.settings.top_k
+    assert docs[0].metadata["file_name"] == "guangzhou_gongzufang.md"
+    assert {"dense_score", "lexical_score", "rrf_score"} <= set(docs[0].metadata)
+    chain = services.assistant.chain
+    assert isinstance(chain, Runnable)
+    answer = chain.invoke({"question": "公租房怎么申请"})
+    assert answer.citations and set(answer.timings) == {"retrieval", "answer"}
+
+
+def test_hybrid_fusion_uses_both_retrievers(services):
+    hits = services.searcher.search("城乡居民医保学生个人缴费多少钱", 4)
+    assert hits[0].chunk.metadata["file_name"] == "guangzhou_jumin_yibao_2026.md"
+    assert hits[0].dense_rank is not None and hits[0].lexical_rank is not None
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)

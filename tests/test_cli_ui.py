@@ -1,0 +1,64 @@
+"""The command line and the chat page over the same services."""
+
+import json
+import urllib.request
+
+from typer.testing import CliRunner
+
+from assistant.cli import app
+from assistant.types import Answer, Chunk, Citation
+from ui.app import create_app, render_answer
+
+
+def test_cli_ask_prints_answer_and_numbered_sources(services, monkeypatch):
+    monkeypatch.setattr("assistant.cli._services", lambda data_dir=None: services)
+    result = CliRunner().invoke(app, ["ask", "异地就医怎么结算"])
+    assert result.exit_code == 0, result.output
+    assert "来源：" in result.stdout and "[1] 《" in result.stdout
+
+
+def test_cli_ask_json(services, monkeypatch):
+    monkeypatch.setattr("assistant.cli._services", lambda data_dir=None: services)
+    result = CliRunner().invoke(app, ["ask", "美国签证", "--json"])
+    data = json.loads(result.stdout)
+    assert data["refused"] is True and data["citations"] == []
+
+
+def test_cli_ingest_reports_errors_in_one_line(fresh_services, monkeypatch, tmp_path):
+    monkeypatch.setattr("assistant.cli._services", lambda data_dir=None: fresh_services)
+    bad = tmp_path / "empty.txt"
+    bad.write_text("")
+    good = tmp_path / "ok.md"
+    good.write_text("---\ntitle: 测试\n---\n第一条 这是一条测试规定。\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["ingest", str(tmp_path), "--json"])
+    data = json.loads(result.stdout)
+    statuses = {f["path"].rsplit("/", 1)[-1]: f["status"] for f in data["files"]}
+    assert statuses == {"empty.txt": "error", "ok.md": "added"}
+
+
+def test_rendered_answer_never_contains_document_html():
+    chunk = Chunk("x", '<script>alert(1)</script><img src=x onerror="alert(2)">', {"title": "<b>t</b>", "file_name": "xss.html"})
+    answer = Answer("q", "答复<script>[1]", [Citation(1, chunk, "<img src=x onerror=alert(3)>")])
+    out = render_answer(answer)
+    assert "<script>" not in out and "<img" not in out
+    assert "&lt;script&gt;" in out and "&lt;img" in out
+
+
+def test_chat_page_serves_and_answers(services):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo = create_app(services.assistant)
+    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        page = urllib.request.urlopen(demo.local_url, timeout=30).read().decode("utf-8")
+        assert "民生政策问答" in page
+        from gradio_client import Client
+
+        client = Client(demo.local_url, verbose=False)
+        reply = client.predict("异地就医怎么结算", api_name="/chat")
+        assert "直接结算" in reply and "来源" in reply
+    finally:
+        demo.close()

@@ -1,0 +1,56 @@
+"""BM25 and reciprocal rank fusion, checked against hand-computed values."""
+
+import math
+
+import pytest
+
+from assistant.lexical import BM25Index
+from assistant.retrieval import reciprocal_rank_fusion
+from assistant.text import query_terms, sentences, terms
+
+
+def test_rrf_hand_computed_with_ties():
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "d"]], k=60)
+    assert fused["a"] == pytest.approx(1 / 61)
+    assert fused["b"] == pytest.approx(1 / 62 + 1 / 61)
+    assert fused["c"] == pytest.approx(1 / 63)
+    assert fused["d"] == pytest.approx(1 / 62)
+    # a and d tie with c below: a (1/61) > d (1/62) > c (1/63)
+    assert sorted(fused, key=fused.get, reverse=True) == ["b", "a", "d", "c"]
+    assert reciprocal_rank_fusion([[], []]) == {}
+
+
+def test_bm25_hand_computed():
+    # Two one-word "texts": every term has df = 1, N = 2, equal lengths (avgdl = length).
+    index = BM25Index(["x", "y"], ["失业", "低保"], k1=1.5, b=0.75)
+    idf = math.log(1 + (2 - 1 + 0.5) / (1 + 0.5))
+    expected = idf * (1 * 2.5) / (1 + 1.5)  # tf = 1, |d| = avgdl
+    (hit,) = index.search(["失业"], 5)
+    assert hit[0] == "x"
+    assert hit[1] == pytest.approx(expected, rel=1e-5)
+    assert index.search(["养老"], 5) == []
+    assert index.search([], 5) == []
+
+
+def test_bm25_prefers_the_text_with_the_rarer_term():
+    index = BM25Index(
+        ["a", "b", "c"],
+        ["失业保险金的领取期限", "失业登记和再就业服务", "最低生活保障标准"],
+    )
+    ranked = [cid for cid, _ in index.search(query_terms("失业保险金能领多久"), 3)]
+    assert ranked[0] == "a"
+    assert "c" not in ranked
+
+
+def test_terms_drop_question_words_and_punctuation():
+    t = terms("请问，失业了每个月能领多少钱？")
+    assert "失业" in t
+    assert not {"请问", "，", "？", "多少"} & set(t)
+
+
+def test_terms_normalise_full_width():
+    assert "abc123" in terms("ＡＢＣ１２３") or {"abc", "123"} <= set(terms("ＡＢＣ１２３"))
+
+
+def test_sentences_split_on_chinese_punctuation():
+    assert sentences("第一句。第二句！第三句？\n第四句；第五") == ["第一句。", "第二句！", "第三句？", "第四句；", "第五"]

@@ -1,0 +1,61 @@
+"""Settings come from one pydantic-settings model; prompts are pinned files with strict variables."""
+
+import pytest
+
+from assistant.prompts import PromptError, Prompts
+from assistant.settings import PROJECT_ROOT, Settings
+
+
+def test_every_setting_has_a_description():
+    for name, field in Settings.model_fields.items():
+        assert field.description and len(field.description) > 10, name
+
+
+def test_environment_prefix_and_derived_paths(monkeypatch, tmp_path):
+    monkeypatch.setenv("MINSHENG_TOP_K", "7")
+    monkeypatch.setenv("MINSHENG_DATA_DIR", str(tmp_path))
+    s = Settings()
+    assert s.top_k == 7
+    assert s.chroma_path == tmp_path / "chroma"
+
+
+def test_dotenv_file_is_read(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("MINSHENG_PORT=8123\n", encoding="utf-8")
+    assert Settings().port == 8123
+
+
+def test_invalid_values_name_the_field():
+    with pytest.raises(ValueError, match="top_k"):
+        Settings(top_k=0)
+    with pytest.raises(ValueError, match="chunk_overlap"):
+        Settings(chunk_size=100, chunk_overlap=100)
+
+
+PINNED = {
+    "refusal": {"question", "hotline"},
+    "extractive_answer": {"points"},
+}
+
+
+@pytest.mark.parametrize("name,variables", sorted(PINNED.items()))
+def test_prompt_files_are_pinned(name, variables):
+    prompts = Prompts(PROJECT_ROOT / "prompts")
+    assert prompts.variables(name) == variables
+    text = (PROJECT_ROOT / "prompts" / f"{name}.txt").read_text(encoding="utf-8")
+    assert text.isprintable() or "\n" in text
+
+
+def test_refusal_points_to_the_hotline():
+    out = Prompts(PROJECT_ROOT / "prompts").render("refusal", question="美国签证", hotline="12345")
+    assert "12345" in out and "美国签证" in out and "没有找到" in out
+
+
+def test_render_is_strict():
+    prompts = Prompts(PROJECT_ROOT / "prompts")
+    with pytest.raises(PromptError, match="missing"):
+        prompts.render("refusal", question="x")
+    with pytest.raises(PromptError, match="unexpected"):
+        prompts.render("extractive_answer", points="1", extra="2")
+    with pytest.raises(PromptError, match="not found"):
+        prompts.render("no_such_prompt")

