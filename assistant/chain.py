@@ -13,12 +13,22 @@ from typing import Any
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from assistant.answering import ExtractiveAnswerer
+from collections.abc import Sequence
+from typing import Protocol
+
 from assistant.retrieval import from_document
-from assistant.types import Answer
+from assistant.types import Answer, ScoredChunk
 
 
-def build_chain(retriever: BaseRetriever, answerer: ExtractiveAnswerer) -> Runnable[dict[str, Any], Answer]:
+class Answerer(Protocol):
+    """What the chain needs of an answerer (extractive or generative)."""
+
+    def answer(self, question: str, hits: Sequence[ScoredChunk]) -> Answer: ...
+
+    def refusal(self, question: str) -> Answer: ...
+
+
+def build_chain(retriever: BaseRetriever, answerer: Answerer) -> Runnable[dict[str, Any], Answer]:
     """``{"question"} -> retrieve -> answer -> Answer`` with per-stage timings in milliseconds."""
 
     def retrieve(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -41,10 +51,10 @@ class Assistant:
 
     Args:
         chain: the runnable from :func:`build_chain`.
-        refuse: makes the refusal for an empty question.
+        answerer: makes the refusal for an empty question.
     """
 
-    def __init__(self, chain: Runnable[dict[str, Any], Answer], answerer: ExtractiveAnswerer):
+    def __init__(self, chain: Runnable[dict[str, Any], Answer], answerer: Answerer):
         self.chain = chain
         self._answerer = answerer
 

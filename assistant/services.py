@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from assistant.answering import ExtractiveAnswerer, RelevancePolicy
 from assistant.chain import Assistant, build_chain
+from assistant.generative import GenerativeAnswerer
 from assistant.embeddings import LazyEmbeddings
 from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever, HybridSearcher
@@ -29,7 +30,7 @@ class Services:
     ingestor: Ingestor
     searcher: HybridSearcher
     retriever: HybridRetriever
-    answerer: ExtractiveAnswerer
+    answerer: ExtractiveAnswerer | GenerativeAnswerer
     assistant: Assistant
 
     def warm_up(self) -> None:
@@ -59,8 +60,9 @@ def build_services(settings: Settings) -> Services:
     ingestor = Ingestor(store, PolicySplitter(settings.chunk_size, settings.chunk_overlap))
     searcher = HybridSearcher(store, fetch_k=settings.fetch_k, rrf_k=settings.rrf_k)
     retriever = HybridRetriever(searcher=searcher, k=settings.top_k)
-    answerer = ExtractiveAnswerer(
-        Prompts(settings.prompts_dir),
+    prompts = Prompts(settings.prompts_dir)
+    extractive = ExtractiveAnswerer(
+        prompts,
         term_weight=lambda term: searcher.lexical_index().term_idf(term),
         policy=RelevancePolicy(
             threshold=settings.score_threshold,
@@ -69,5 +71,22 @@ def build_services(settings: Settings) -> Services:
         ),
         hotline=settings.hotline,
     )
+    answerer: ExtractiveAnswerer | GenerativeAnswerer = extractive
+    if settings.llm_base_url:
+        answerer = GenerativeAnswerer(_chat_model(settings), prompts, extractive)
     assistant = Assistant(build_chain(retriever, answerer), answerer)
     return Services(settings, embeddings, store, ingestor, searcher, retriever, answerer, assistant)
+
+
+def _chat_model(settings: Settings):
+    """The configured OpenAI-compatible chat model (imported only when an LLM is configured)."""
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        base_url=settings.llm_base_url,
+        api_key=settings.llm_api_key,
+        model=settings.llm_model,
+        temperature=settings.llm_temperature,
+        timeout=60,
+        max_retries=1,
+    )
