@@ -16,6 +16,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from collections.abc import Sequence
 from typing import Protocol
 
+from assistant.query import contextualise
 from assistant.retrieval import from_document
 from assistant.types import Answer, ScoredChunk
 
@@ -29,17 +30,28 @@ class Answerer(Protocol):
 
 
 def build_chain(retriever: BaseRetriever, answerer: Answerer) -> Runnable[dict[str, Any], Answer]:
-    """``{"question"} -> retrieve -> answer -> Answer`` with per-stage timings in milliseconds."""
+    """``{"question", "history"?} -> retrieve -> answer -> Answer`` with per-stage timings in ms.
+
+    ``history`` (earlier turns, oldest first) only shapes the search text of follow-ups; see
+    :func:`assistant.query.contextualise`.
+    """
 
     def retrieve(inputs: dict[str, Any]) -> dict[str, Any]:
         question = str(inputs["question"])
+        query = contextualise(question, inputs.get("history") or ())
         t0 = time.perf_counter()
-        docs = retriever.invoke(question)
-        return {"question": question, "documents": docs, "timings": {"retrieval": (time.perf_counter() - t0) * 1000}}
+        docs = retriever.invoke(query)
+        return {
+            "question": question,
+            "query": query,
+            "documents": docs,
+            "timings": {"retrieval": (time.perf_counter() - t0) * 1000},
+        }
 
     def answer(state: dict[str, Any]) -> Answer:
         t0 = time.perf_counter()
-        result = answerer.answer(state["question"], [from_document(d) for d in state["documents"]])
+        result = answerer.answer(state["query"], [from_document(d) for d in state["documents"]])
+        result.question = state["question"]
         result.timings = {**state["timings"], "answer": (time.perf_counter() - t0) * 1000}
         return result
 
@@ -58,12 +70,15 @@ class Assistant:
         self.chain = chain
         self._answerer = answerer
 
-    def ask(self, question: str) -> Answer:
-        """Answer one question; an empty question gets the refusal without retrieval."""
+    def ask(self, question: str, history: Sequence[Any] = ()) -> Answer:
+        """Answer one question, given earlier turns (``{"role", "content"}``, oldest first).
+
+        An empty question gets the refusal without retrieval.
+        """
         question = (question or "").strip()
         if not question:
             return self._answerer.refusal("")
         t0 = time.perf_counter()
-        answer = self.chain.invoke({"question": question})
+        answer = self.chain.invoke({"question": question, "history": list(history)})
         answer.timings["total"] = (time.perf_counter() - t0) * 1000
         return answer

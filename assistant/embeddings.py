@@ -8,6 +8,7 @@ serves LangChain users directly.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +45,10 @@ class LazyEmbeddings(Embeddings):
         device: torch device, e.g. ``"cpu"``.
         batch_size: texts per forward pass.
         query_prefix / passage_prefix: put before questions / chunks (e5: ``query: ``/``passage: ``).
+        vector_cache_dir: when set, passage vectors are kept there (langchain's
+            ``CacheBackedEmbeddings`` over a ``LocalFileStore``, keyed by SHA-256 of the text and
+            namespaced by model and prefix), so rebuilding an index, or evaluating on a fresh
+            temporary one, never embeds the same text twice.
     """
 
     def __init__(
@@ -54,6 +59,7 @@ class LazyEmbeddings(Embeddings):
         batch_size: int = 32,
         query_prefix: str = "",
         passage_prefix: str = "",
+        vector_cache_dir: Path | None = None,
     ):
         self.model_name = model
         self._cache_dir = cache_dir
@@ -61,7 +67,9 @@ class LazyEmbeddings(Embeddings):
         self._batch_size = batch_size
         self._query_prefix = query_prefix
         self._passage_prefix = passage_prefix
+        self._vector_cache_dir = vector_cache_dir
         self._impl: HuggingFaceEmbeddings | None = None
+        self._cached: Embeddings | None = None
         self._lock = threading.Lock()
 
     @property
@@ -91,12 +99,43 @@ class LazyEmbeddings(Embeddings):
         getter = getattr(client, "get_embedding_dimension", None) or client.get_sentence_embedding_dimension
         return int(getter())
 
+    def _passage_embedder(self) -> Embeddings:
+        if self._vector_cache_dir is None:
+            return self.load()
+        if self._cached is None:
+            from langchain_classic.embeddings import CacheBackedEmbeddings
+            from langchain_classic.storage import LocalFileStore
+
+            store = LocalFileStore(self._vector_cache_dir)
+            self._cached = CacheBackedEmbeddings.from_bytes_store(
+                _Deferred(self),
+                store,
+                # LocalFileStore keys allow only [A-Za-z0-9_.-/]: the namespace is a digest
+                # of model and prefix, one sub-folder per model.
+                namespace=hashlib.sha256(f"{self.model_name}|{self._passage_prefix}".encode()).hexdigest()[:16] + "/",
+                key_encoder="sha256",
+            )
+        return self._cached
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Unit-length passage vectors, shape (len(texts), dimension)."""
         if not texts:
             return []
-        return self.load().embed_documents(texts)
+        return self._passage_embedder().embed_documents(texts)
 
     def embed_query(self, text: str) -> list[float]:
         """Unit-length question vector of length ``dimension``."""
         return self.load().embed_query(text)
+
+
+class _Deferred(Embeddings):
+    """Loads the model only when the vector cache misses."""
+
+    def __init__(self, owner: LazyEmbeddings):
+        self._owner = owner
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._owner.load().embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._owner.load().embed_query(text)

@@ -49,6 +49,7 @@ def build_services(settings: Settings) -> Services:
         batch_size=settings.embedding_batch_size,
         query_prefix=settings.embedding_query_prefix,
         passage_prefix=settings.embedding_passage_prefix,
+        vector_cache_dir=settings.model_cache_dir / "vectors" if settings.embedding_cache else None,
     )
     assert settings.chroma_path is not None  # set by the settings validator
     store = ChromaStore(

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     embedding_passage_prefix: str = Field(
         default="passage: ", description="Text put before every chunk before embedding (e5 convention)."
     )
+    embedding_cache: bool = Field(
+        default=True,
+        description="Keep passage vectors under <model_cache_dir>/vectors so no text is embedded twice.",
+    )
     embedding_batch_size: int = Field(default=32, ge=1, description="Chunks embedded per batch.")
     embedding_device: str = Field(default="cpu", description="torch device for the embedding model.")
 

@@ -25,6 +25,10 @@ _CN_HEADING = re.compile(rf"^\s*(第[{CN_NUM}]+([编章节]))\s*(\S.*)?$")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
 _CN_LEVEL = {"编": 1, "章": 2, "节": 3}
 
+#: Part of every chunk id: bump it when splitting or chunk metadata change, so that the next
+#: ingest replaces chunks made by the old rules instead of keeping them as "unchanged".
+SPLITTER_VERSION = 2
+
 # Boundaries from strongest to weakest; all zero-width or line breaks, so no text is lost.
 SEPARATORS = [
     rf"\n(?=\s*第[{CN_NUM}]+条)",
@@ -89,7 +93,8 @@ class PolicySplitter:
         chunk_overlap: characters repeated between neighbouring chunks of one section.
 
     Chunk metadata: ``heading`` (path), ``article`` (第X条, or 第X条至第Y条 when a chunk
-    holds several short articles), ``page``/``page_end`` for PDFs, ``chunk_index``.
+    holds several short articles), ``articles`` (every article it touches, comma-separated),
+    ``page``/``page_end`` for PDFs, ``chunk_index``.
     Chunk ids hash the document's bytes, the chunk's position and its text, so an unchanged
     file always yields the same ids.
     """
@@ -135,12 +140,12 @@ class PolicySplitter:
                     inside = [before[-1]]
                 article = inside[0] if len(inside) == 1 else (f"{inside[0]}至{inside[-1]}" if inside else "")
                 md = dict(base_metadata)
-                md.update(heading=sec.heading, article=article, chunk_index=len(chunks))
+                md.update(heading=sec.heading, article=article, articles=",".join(inside), chunk_index=len(chunks))
                 if page_numbers[0] > 0:
                     md["page"] = page_at(sec.start + local)
                     md["page_end"] = page_at(sec.start + cursor - 1)
                 else:
                     md["page"] = 0
-                digest = hashlib.sha256(f"{doc.content_hash}\x1f{len(chunks)}\x1f{piece}".encode()).hexdigest()
+                digest = hashlib.sha256(f"{SPLITTER_VERSION}\x1f{doc.content_hash}\x1f{len(chunks)}\x1f{piece}".encode()).hexdigest()
                 chunks.append(Chunk(id=digest[:32], text=piece, metadata=md))
         return chunks

@@ -74,3 +74,15 @@ def test_hybrid_fusion_uses_both_retrievers(services):
     assert hits[0].chunk.metadata["file_name"] == "guangzhou_jumin_yibao_2026.md"
     assert hits[0].dense_rank is not None and hits[0].lexical_rank is not None
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_follow_up_uses_the_earlier_question(services):
+    from assistant.query import contextualise
+
+    history = [{"role": "user", "content": "广州公租房怎么申请？"}, {"role": "assistant", "content": "可在街道办申请。"}]
+    assert contextualise("那需要满足什么条件？", history) == "广州公租房怎么申请？ 那需要满足什么条件？"
+    assert contextualise("失业保险金能领多久", history) == "失业保险金能领多久"
+    a = services.assistant.ask("那需要满足什么条件？", history=history)
+    assert not a.refused
+    assert "guangzhou_gongzufang.md" in _cited_files(a)
+    assert a.question == "那需要满足什么条件？"

@@ -52,7 +52,8 @@ def create_app(assistant: Any) -> gr.Blocks:
     """The chat page over ``assistant`` (anything with ``ask(question) -> Answer``)."""
 
     def respond(message: str, history: list) -> str:
-        return render_answer(assistant.ask(message))
+        # Gradio's history is a list of {"role", "content"} messages, oldest first.
+        return render_answer(assistant.ask(message, history=history or []))
 
     with gr.Blocks(title="民生政策问答") as app:
         gr.Markdown("## 民生政策问答\n回答只来自知识库中的政策原文，并列出出处；知识库没有的，会如实告知。")
