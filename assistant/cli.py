@@ -116,6 +116,64 @@ def serve(
     launch(create_app(services.assistant), host or settings.host, port or settings.port)
 
 
+@app.command("eval")
+def evaluate_cmd(
+    questions: Annotated[Path, typer.Option("--questions", help="Question set (JSONL), e.g. eval/questions/team.jsonl.")],
+    corpus: Annotated[
+        Optional[list[Path]], typer.Option("--corpus", help="Index these folders into a temporary index first (repeatable).")
+    ] = None,
+    baseline: Annotated[Optional[str], typer.Option("--baseline", help="Also run a baseline pipeline: naive.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Run folder (default <data_dir>/eval/<time>).")] = None,
+    compare: Annotated[Optional[Path], typer.Option("--compare", help="An earlier run folder to compare with.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N questions.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run a question set and report retrieval, answer, refusal and latency metrics."""
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from eval.report import MAIN_COLUMNS, main_table_rows, metric_deltas
+    from eval.run import evaluate
+    from eval.schema import QuestionSetError
+
+    console = Console()
+    settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+
+        def progress(name: str, total: int):
+            task = bar.add_task(name, total=total)
+            return lambda: bar.advance(task)
+
+        try:
+            folder, summary, _, worse, previous = evaluate(
+                settings, questions, corpus or [], baseline, out, compare, limit, progress, log=lambda m: bar.console.print(m)
+            )
+        except (QuestionSetError, ValueError, FileNotFoundError) as exc:
+            Console(stderr=True).print(f"[red]error[/]: {exc}")
+            raise typer.Exit(2) from None
+    # Metrics as rows, pipelines as columns: fits a terminal however many metrics there are.
+    rows = main_table_rows(summary)
+    table = Table(title="evaluation")
+    table.add_column("metric")
+    for row in rows:
+        table.add_column(row[0], justify="right")
+    for i, (_, header) in enumerate(MAIN_COLUMNS, start=1):
+        table.add_row(header, *[row[i] for row in rows])
+    console.print(table)
+    if previous is not None:
+        diff = Table(title=f"change against {compare}")
+        for header in ("pipeline", "metric", "before", "now", "change"):
+            diff.add_column(header, justify="right")
+        for row in metric_deltas(summary, previous):
+            diff.add_row(*row)
+        console.print(diff)
+        console.print(f"{len(worse)} questions got worse" + (":" if worse else ""))
+        for w in worse:
+            console.print(f"  {w['pipeline']} {w['id']} {w['question']}: {w['change']}")
+    console.print(f"written: {folder}/results.jsonl, summary.md, report.html")
+
+
 @app.command("build-model")
 def build_model() -> None:
     """Build (or rebuild) the default embedding model folder and print how long it took."""

@@ -1,0 +1,69 @@
+"""The naive baseline pipeline: what a first LangChain tutorial would build.
+
+LangChain's ``RecursiveCharacterTextSplitter`` with its default settings (chunk_size 4000,
+chunk_overlap 200), dense-only top-k from Chroma, the same embedding model. Answers use
+minsheng's extractive answerer with equal term weights (the baseline has no BM25), so the
+comparison isolates chunking and retrieval.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from assistant.answering import ExtractiveAnswerer, RelevancePolicy
+from assistant.embeddings import LazyEmbeddings
+from assistant.prompts import Prompts
+from assistant.store import ChromaStore, open_client
+from assistant.types import Chunk, ScoredChunk
+from ingest.loaders import LoadError, load_file
+from ingest.pipeline import IngestReport, FileResult, expand_paths
+
+
+class NaivePipeline:
+    """Naive RAG over its own collection in ``index_dir``.
+
+    Args:
+        embeddings: the same model the main pipeline uses.
+        index_dir: folder for the baseline's Chroma collection.
+        prompts / policy / hotline: for the shared extractive answerer.
+    """
+
+    name = "naive"
+
+    def __init__(self, embeddings: LazyEmbeddings, index_dir: Path, prompts: Prompts, policy: RelevancePolicy, hotline: str):
+        self.store = ChromaStore(open_client(index_dir), "naive", embeddings, str(index_dir))
+        self.splitter = RecursiveCharacterTextSplitter()  # the defaults, on purpose
+        self.answerer = ExtractiveAnswerer(prompts, term_weight=lambda term: 1.0, policy=policy, hotline=hotline)
+
+    def ingest(self, paths: list[Path]) -> IngestReport:
+        """Load every file, split with the defaults, embed and store; errors are reported per file."""
+        files, problems = expand_paths(paths)
+        report = IngestReport(files=list(problems))
+        for path in files:
+            try:
+                doc = load_file(path)
+            except LoadError as exc:
+                report.files.append(FileResult(str(path), "error", detail=str(exc)))
+                continue
+            base = {k: v for k, v in doc.metadata.items() if v}
+            base.update(source=str(path.resolve()), file_name=path.name, doc_id=doc.content_hash[:16])
+            # Title kept under another key: the baseline embeds the raw chunk text only.
+            base["doc_title"] = base.pop("title", "")
+            chunks = []
+            for i, text in enumerate(self.splitter.split_text(doc.text)):
+                cid = hashlib.sha256(f"{doc.content_hash}\x1f{i}\x1f{text}".encode()).hexdigest()[:32]
+                chunks.append(Chunk(cid, text, {**base, "chunk_index": i, "page": 0}))
+            new = [c for c in chunks if c.id not in self.store.existing_ids([c.id for c in chunks])]
+            self.store.add(new)
+            report.files.append(FileResult(str(path), "added" if new else "unchanged", len(new)))
+        return report
+
+    def search(self, question: str, k: int) -> list[ScoredChunk]:
+        """Dense top-k: (chunk, cosine) from Chroma, nothing else."""
+        return [
+            ScoredChunk(chunk, score=cos, dense_score=cos, dense_rank=rank)
+            for rank, (chunk, cos) in enumerate(self.store.query(question, k), start=1)
+        ]

@@ -1,0 +1,131 @@
+"""Question-set validation, per-question scoring, and a smoke run with thresholds.
+
+The smoke run goes through the real pipeline on knowledge/; when a change breaks
+retrieval or answering, these thresholds turn CI red.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.types import Answer, Chunk, Citation, ScoredChunk
+from eval.report import got_worse, load_run, write_run
+from eval.runner import HybridPipeline, breakdown, run_pipeline, score, summarise, RunSummary
+from eval.schema import Question, QuestionSetError, load_questions
+from tests.conftest import ROOT
+
+
+def _q(**kw):
+    base = dict(id="x", question="问", answerable=True, expected_sources=["a.txt"], key_facts=["24个月"], topic="失业保险", phrasing="official")
+    base.update(kw)
+    return Question(**base)
+
+
+def test_question_set_errors_name_file_line_and_field(tmp_path):
+    path = tmp_path / "q.jsonl"
+    good = json.dumps(_q().model_dump(), ensure_ascii=False)
+    path.write_text(
+        "\n".join(
+            [
+                good,
+                "{not json",
+                json.dumps({**_q().model_dump(), "id": "y", "phrasing": "casual"}, ensure_ascii=False),
+                json.dumps({**_q().model_dump(), "id": "z", "answerable": False}, ensure_ascii=False),
+                good,
+            ]
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(QuestionSetError) as err:
+        load_questions(path)
+    lines = str(err.value).splitlines()
+    assert any(":2: not valid JSON" in l for l in lines)
+    assert any(":3: phrasing" in l for l in lines)
+    assert any(":4:" in l and "unanswerable" in l for l in lines)
+    assert any(":5: id: duplicate id 'x'" in l for l in lines)
+
+
+def test_team_question_set_is_valid_and_big_enough():
+    qs = load_questions(ROOT / "eval" / "questions" / "team.jsonl")
+    assert len(qs) >= 100
+    assert sum(q.phrasing == "colloquial" for q in qs) >= 30
+    assert sum(not q.answerable for q in qs) >= 15
+    assert sum(q.is_follow_up for q in qs) >= 10
+    assert sum(any(s.startswith("corpus-laws/") for s in q.expected_sources) for q in qs) >= 25
+
+
+def test_team_key_facts_are_in_their_sources():
+    shared = ROOT.parent / "shared"
+    if not shared.is_dir():
+        pytest.skip(f"needs ../shared beside the checkout ({shared})")
+    for q in load_questions(ROOT / "eval" / "questions" / "team.jsonl"):
+        texts = [(shared / s).read_text(encoding="utf-8", errors="replace") for s in q.expected_sources if (shared / s).suffix in (".txt", ".md")]
+        for fact in q.key_facts:
+            assert any(fact in t for t in texts), (q.id, fact)
+
+
+def _hit(file_name, text, articles=""):
+    return ScoredChunk(Chunk(file_name + text, text, {"file_name": file_name, "articles": articles}), 1.0)
+
+
+def test_score_hand_computed():
+    q = _q(expected_sources=["corpus/txt/a.txt"], expected_articles=["第十七条"])
+    hits = [_hit("b.txt", "无关"), _hit("a.pdf", "最长24个月", "第十七条"), _hit("a.txt", "又一段")]
+    cite_ok = Citation(1, hits[1].chunk, "最长24个月")
+    cite_bad = Citation(2, hits[0].chunk, "无关")
+    m = score(q, hits, Answer("问", "最长24个月[1]，无关[2]", [cite_ok, cite_bad]))
+    assert m["doc_hit@1"] == 0.0 and m["doc_hit@3"] == 1.0
+    assert m["doc_mrr@10"] == 0.5
+    assert m["article_hit@1"] == 0.0 and m["article_mrr@10"] == 0.5
+    assert m["evidence_hit@1"] == 0.0 and m["evidence_hit@3"] == 1.0
+    assert m["fact_recall"] == 1.0 and m["refusal_correct"] == 1.0
+    assert (m["citations"], m["citations_correct"]) == (2.0, 1.0)
+    refused = score(q, [], Answer("问", "抱歉", refused=True))
+    assert refused["fact_recall"] == 0.0 and refused["refusal_correct"] == 0.0 and refused["doc_hit@10"] == 0.0
+    unanswerable = score(_q(answerable=False, expected_sources=[], key_facts=[]), [], Answer("问", "抱歉", refused=True))
+    assert unanswerable == {"refusal_correct": 1.0}
+
+
+@pytest.fixture(scope="module")
+def smoke(services):
+    questions = load_questions(ROOT / "eval" / "questions" / "smoke.jsonl")
+    results = run_pipeline(HybridPipeline(services), questions, services.settings.top_k)
+    return questions, results
+
+
+def test_smoke_thresholds(smoke):
+    """Guards retrieval and answers on knowledge/: a regression here must fail CI."""
+    _, results = smoke
+    s = summarise(results)
+    assert s["doc_hit@1"] >= 0.9, s
+    assert s["doc_hit@5"] == 1.0, s
+    assert s["evidence_hit@5"] >= 0.9, s
+    assert s["fact_recall"] >= 0.8, s
+    assert s["refusal_correct"] >= 0.9, s
+    assert s["citation_precision"] >= 0.6, s
+
+
+def test_breakdowns_cover_every_group(smoke):
+    questions, results = smoke
+    by_topic = breakdown(results, "topic")
+    assert set(by_topic) == {q.topic for q in questions}
+    assert sum(row["n"] for row in by_topic.values()) == len(questions)
+    assert set(breakdown(results, "phrasing")) == {"official", "colloquial"}
+
+
+def test_written_run_round_trips_and_compare_finds_regressions(smoke, tmp_path):
+    _, results = smoke
+    summary = RunSummary(pipelines={"minsheng": summarise(results)}, by_topic={"minsheng": breakdown(results, "topic")})
+    write_run(tmp_path / "one", summary, results)
+    html = (tmp_path / "one" / "report.html").read_text(encoding="utf-8")
+    assert html.count("data:image/png;base64,") >= 3
+    assert "<script" not in html
+    loaded, previous = load_run(tmp_path / "one")
+    assert loaded.pipelines["minsheng"]["questions"] == len(results)
+    worse_run = [r for r in results]
+    worse_run[0].metrics = {**worse_run[0].metrics, "doc_hit@5": 0.0}
+    worse = got_worse(worse_run, previous)
+    assert [w["id"] for w in worse] == [results[0].id]
+    with pytest.raises(FileNotFoundError, match="summary.json"):
+        load_run(tmp_path / "missing")
