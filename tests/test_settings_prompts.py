@@ -59,3 +59,14 @@ def test_render_is_strict():
         prompts.render("extractive_answer", points="1", extra="2")
     with pytest.raises(PromptError, match="not found"):
         prompts.render("no_such_prompt")
+
+
+def test_network_guard_refuses_outside_addresses():
+    import socket
+
+    from tests.conftest import ATTEMPTS, NetworkBlocked
+
+    before = len(ATTEMPTS)
+    with pytest.raises(NetworkBlocked):
+        socket.create_connection(("93.184.216.34", 80), timeout=1)
+    del ATTEMPTS[before:]  # this attempt was the test's own
