@@ -17,15 +17,20 @@ from assistant.text import normalise, query_terms, sentences
 from assistant.types import Answer, Citation, ScoredChunk
 
 _LIST_MARK = re.compile(r"^(?:[#>*\-•]+\s*|\d+[.、)]\s*)")
-# Question words that ask for an amount, a duration or a rate: the answer is a sentence
-# with a figure in it.
-_ASKS_FIGURE = re.compile(r"多少|几[个年月天岁项]|多久|多长|标准|金额|比例|费率|限额|额度")
-_ASKS_HOW = re.compile(r"怎么|怎样|如何|流程|手续|步骤|在哪")
-_HAS_FIGURE = re.compile(
-    r"[\d.]+\s*(?:元|万元|亿元|%|％|个月|倍|周岁|岁|天|个工作日|平方米|小时|次)"
-    r"|[一二三四五六七八九十百两]+(?:个月|倍|周岁|年以上|天)"
-)
+# What kind of answer a question wants, and what a sentence offers. A question about money
+# is answered by a sentence with an amount or a standard, one about time by a duration,
+# one about "how" by a procedure; conditions and materials come as lists.
+_ASKS_MONEY = re.compile(r"多少钱|钱|金额|标准|补贴多少|交多少|领多少|报销多少|付多少|多少元|比例|费率|限额|额度")
+_ASKS_TIME = re.compile(r"多久|多长|几个月|几年|几天|期限|时间|什么时候|哪天")
+_ASKS_COUNT = re.compile(r"多少(?:项|个|家|类|件|次|名)|几(?:项|个|家|类|件|次|名)")
+_ASKS_HOW = re.compile(r"怎么|怎样|如何|流程|手续|步骤|在哪|去哪")
+_ASKS_LIST = re.compile(r"条件|材料|资料|哪些|什么人|谁能|谁可以|范围|情形")
+_MONEY = re.compile(r"[\d.]+\s*(?:元|万元|亿元|%|％)|标准|低于|高于|不超过")
+_TIME = re.compile(r"[\d一二三四五六七八九十两]+\s*(?:个月|年|天|日|个工作日|周)")
+_COUNT = re.compile(r"[\d一二三四五六七八九十百两]+\s*(?:项|类|件|名|户|个(?!月|工作日))")
 _PROCEDURE = re.compile(r"申请|办理|提交|登录|APP|app|窗口|大厅|线上|网上|备案|材料|携带")
+# Lines that name a document rather than say anything about the question.
+_BOILERPLATE = re.compile(r"^《[^》]+》[^。]{0,40}(号|日|发布)[）)]?。?$|^本页为摘要|^以上内容摘自")
 _MIN_SENTENCE = 6  # characters; shorter pieces are headings or list stubs, not answers
 _MAX_SENTENCE = 180  # characters shown of one quoted sentence
 
@@ -36,8 +41,10 @@ class RelevancePolicy:
 
     A chunk is relevant when its cosine similarity to the question reaches ``strong``, or
     reaches ``threshold`` while the chunk also contains at least ``min_coverage`` of the
-    question's key terms (weighted by BM25 idf). The defaults were calibrated on the
-    team's questions for multilingual-e5-small (see ``tests/test_answering.py``).
+    question's key terms (weighted by BM25 idf). Chunks more than ``spread`` below the best
+    chunk's cosine are not quoted. The defaults were calibrated for multilingual-e5-small,
+    whose cosines are compressed (unrelated text scores about 0.83-0.86, matching text
+    0.89-0.95), on the team's questions (``eval/questions``; ``tests/test_answers.py``).
     """
 
     threshold: float = 0.85
@@ -83,6 +90,7 @@ class ExtractiveAnswerer:
         hotline: number named in refusals.
         max_points: most sentences quoted in one answer.
         per_source: most sentences quoted from one chunk.
+        list_points: most items quoted when the question asks for a list (conditions, materials).
     """
 
     def __init__(
@@ -93,6 +101,7 @@ class ExtractiveAnswerer:
         hotline: str = "12345",
         max_points: int = 3,
         per_source: int = 2,
+        list_points: int = 6,
     ):
         self.prompts = prompts
         self.term_weight = term_weight
@@ -100,6 +109,7 @@ class ExtractiveAnswerer:
         self.hotline = hotline
         self.max_points = max_points
         self.per_source = per_source
+        self.list_points = list_points
 
     def coverage(self, question: str, text: str) -> float:
         """Share (0..1) of the question's idf-weighted terms that occur in ``text``."""
@@ -118,6 +128,10 @@ class ExtractiveAnswerer:
             return True
         return cos >= self.policy.threshold and self.coverage(question, hit.chunk.context_text()) >= self.policy.min_coverage
 
+    def empty_question(self) -> Answer:
+        """What an empty question gets: a prompt to ask one (no retrieval, nothing cited)."""
+        return Answer(question="", text=self.prompts.render("empty_question"), refused=True)
+
     def refusal(self, question: str) -> Answer:
         """The honest "not in the knowledge base" answer."""
         text = self.prompts.render("refusal", question=question.strip()[:60], hotline=self.hotline)
@@ -135,14 +149,23 @@ class ExtractiveAnswerer:
         terms = query_terms(question)
         weights = {t: max(self.term_weight(t), 1e-6) for t in terms}
         total = sum(weights.values()) or 1.0
-        wants_figure = bool(_ASKS_FIGURE.search(question))
-        wants_steps = bool(_ASKS_HOW.search(question))
+        wants = [
+            (pattern, offer, bonus)
+            for ask, offer, bonus in (
+                (_ASKS_MONEY, _MONEY, 0.15),
+                (_ASKS_TIME, _TIME, 0.15),
+                (_ASKS_COUNT, _COUNT, 0.1),
+                (_ASKS_HOW, _PROCEDURE, 0.1),
+            )
+            if (pattern := ask.search(question))
+        ]
+        wants_list = bool(_ASKS_LIST.search(question))
         candidates = []  # (score, coverage, hit index, position, sentence)
         for i, hit in enumerate(relevant):
             context = normalise(hit.chunk.context_text().split("\n", 1)[0])
             context_cover = sum(w for t, w in weights.items() if t in context) / total
             for pos, s in enumerate(_statements(hit.chunk.text)):
-                if len(s) < _MIN_SENTENCE:
+                if len(s) < _MIN_SENTENCE or _BOILERPLATE.search(s):
                     continue
                 hay = normalise(s)
                 # The heading often names what a sentence is about ("能领多少"), so it counts too.
@@ -150,12 +173,11 @@ class ExtractiveAnswerer:
                 # Earlier hits and earlier sentences break ties: a policy states its rule
                 # before its details.
                 score = cover + 0.05 / (i + 1) - 0.001 * pos
-                if wants_figure and _HAS_FIGURE.search(s):
-                    score += 0.15
-                if wants_steps and _PROCEDURE.search(s):
-                    score += 0.1
+                for _, offer, bonus in wants:
+                    if offer.search(s):
+                        score += bonus
                 candidates.append((score, cover, i, pos, s))
-        chosen = self._choose(candidates)
+        chosen = self._choose(candidates, wants_list)
         if not chosen:
             # Relevant by meaning but no shared words: quote the top chunk's opening.
             first = [c for c in candidates if c[2] == 0][:1]
@@ -164,7 +186,12 @@ class ExtractiveAnswerer:
             return self.refusal(question)
         citations: dict[int, Citation] = {}
         points = []
-        for _, _, i, _, s in sorted(chosen, key=lambda c: (c[2], c[3])):
+        # Best point first; points from one chunk keep the chunk's own order, so a list of
+        # conditions reads as the policy wrote it.
+        first_rank = {}
+        for rank, c in enumerate(chosen):
+            first_rank.setdefault(c[2], rank)
+        for _, _, i, _, s in sorted(chosen, key=lambda c: (first_rank[c[2]], c[3])):
             if i not in citations:
                 hit = relevant[i]
                 citations[i] = Citation(n=len(citations) + 1, chunk=hit.chunk, quote=s, score=hit.score)
@@ -172,11 +199,21 @@ class ExtractiveAnswerer:
         text = self.prompts.render("extractive_answer", points="\n".join(points))
         return Answer(question=question, text=text, citations=list(citations.values()))
 
-    def _choose(self, candidates: list[tuple]) -> list[tuple]:
+    def _choose(self, candidates: list[tuple], wants_list: bool = False) -> list[tuple]:
+        """The sentences to quote, best first.
+
+        A question about conditions or materials gets the whole list of the best chunk (up to
+        ``list_points`` items): leaving out one condition misleads more than a long answer.
+        """
         chosen: list[tuple] = []
         seen: set[str] = set()
         per_hit: dict[int, int] = {}
-        for cand in sorted(candidates, key=lambda c: -c[0]):
+        ranked = sorted(candidates, key=lambda c: -c[0])
+        if wants_list and ranked and ranked[0][1] > 0:
+            top = ranked[0][2]
+            items = sorted((c for c in candidates if c[2] == top), key=lambda c: c[3])
+            return items[: self.list_points]
+        for cand in ranked:
             score, cover, i, _, s = cand
             if cover <= 0:
                 break

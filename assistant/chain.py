@@ -28,6 +28,8 @@ class Answerer(Protocol):
 
     def refusal(self, question: str) -> Answer: ...
 
+    def empty_question(self) -> Answer: ...
+
 
 def build_chain(retriever: BaseRetriever, answerer: Answerer) -> Runnable[dict[str, Any], Answer]:
     """``{"question", "history"?} -> retrieve -> answer -> Answer`` with per-stage timings in ms.
@@ -73,11 +75,11 @@ class Assistant:
     def ask(self, question: str, history: Sequence[Any] = ()) -> Answer:
         """Answer one question, given earlier turns (``{"role", "content"}``, oldest first).
 
-        An empty question gets the refusal without retrieval.
+        An empty question gets a prompt to ask one, without retrieval.
         """
         question = (question or "").strip()
         if not question:
-            return self._answerer.refusal("")
+            return self._answerer.empty_question()
         t0 = time.perf_counter()
         answer = self.chain.invoke({"question": question, "history": list(history)})
         answer.timings["total"] = (time.perf_counter() - t0) * 1000

@@ -40,15 +40,25 @@ def ingest(
 
     console = Console(stderr=True)
     services = _services(data_dir)
+    colours = {"error": "red", "duplicate": "yellow", "skipped": "yellow", "added": "green", "updated": "green"}
+
+    def show(result) -> None:
+        # One line per file as it finishes: long runs show progress even without a terminal.
+        if not as_json:
+            detail = result.detail or result.path
+            console.print(f"[{colours.get(result.status, 'white')}]{result.status:9}[/] {result.chunks:5d}  {detail}")
+
     with Progress(console=console, transient=True, disable=as_json) as bar:
         task = bar.add_task("ingest", total=None)
-        report = services.ingestor.ingest(paths, rebuild=rebuild, progress=lambda r: bar.advance(task))
+
+        def progress(result) -> None:
+            bar.advance(task)
+            show(result)
+
+        report = services.ingestor.ingest(paths, rebuild=rebuild, progress=progress)
     if as_json:
         print(json.dumps({"files": [vars(f) for f in report.files], "seconds": report.seconds}, ensure_ascii=False, indent=1))
     else:
-        for f in report.files:
-            if f.status in ("error", "duplicate"):
-                console.print(f"[{'red' if f.status == 'error' else 'yellow'}]{f.status}[/]: {f.detail}")
         console.print(report.summary())
         console.print(f"index: {services.store.count()} chunks in {services.settings.chroma_path}")
     if report.errors and not any(f.status in ("added", "updated", "unchanged", "duplicate") for f in report.files):
@@ -62,6 +72,9 @@ def ask(
     data_dir: DataDir = None,
 ) -> None:
     """Answer one question from the index, with numbered sources."""
+    if not question.strip():
+        typer.echo("error: the question is empty; example: minsheng ask \"异地就医怎么结算\"", err=True)
+        raise typer.Exit(2)
     services = _services(data_dir)
     if services.store.count() == 0:
         typer.echo(f"the index at {services.settings.chroma_path} is empty: run `minsheng ingest knowledge` first", err=True)
@@ -84,7 +97,7 @@ def answer_to_dict(answer) -> dict:
         "answer": answer.text,
         "refused": answer.refused,
         "citations": [
-            {"n": c.n, "label": c.label(), "quote": c.quote, "chunk_id": c.chunk.id, **c.chunk.metadata}
+            {"n": c.n, "label": c.label(), "quote": c.quote, "chunk_id": c.chunk.id, **dict(sorted(c.chunk.metadata.items()))}
             for c in answer.citations
         ],
         "timings_ms": answer.timings,

@@ -58,6 +58,9 @@ class GenerativeAnswerer:
     def refusal(self, question: str) -> Answer:
         return self.extractive.refusal(question)
 
+    def empty_question(self) -> Answer:
+        return self.extractive.empty_question()
+
     def answer(self, question: str, hits: Sequence[ScoredChunk]) -> Answer:
         """Ask the model about the relevant ``hits``; refuse without asking when none is relevant."""
         relevant = [h for h in hits if self.extractive.is_relevant(question, h)]

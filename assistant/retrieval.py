@@ -70,7 +70,10 @@ class HybridSearcher:
     def search(self, question: str, k: int) -> list[ScoredChunk]:
         """The ``k`` best chunks for ``question``, best first, with per-retriever evidence."""
         bm25 = self.lexical_index()
-        dense = self.store.query(question, self.fetch_k)
+        if len(bm25) == 0:
+            return []
+        vector = self.store.embed_query(question)
+        dense = self.store.nearest(vector, self.fetch_k)
         lexical = bm25.search(query_terms(question), self.fetch_k)
         fused = reciprocal_rank_fusion([[c.id for c, _ in dense], [cid for cid, _ in lexical]], self.rrf_k)
         found: dict[str, ScoredChunk] = {}
@@ -84,8 +87,13 @@ class HybridSearcher:
                     continue
                 hit = found[cid] = ScoredChunk(chunk, fused[cid])
             hit.lexical_score, hit.lexical_rank = score, rank
-        ranked = sorted(found.values(), key=lambda s: (-s.score, s.chunk.id))
-        return ranked[:k]
+        ranked = sorted(found.values(), key=lambda s: (-s.score, s.chunk.id))[:k]
+        # A chunk only BM25 found still gets its cosine: the answerer's relevance check needs
+        # it, and many near-duplicate chunks can push the right one out of the dense list.
+        missing = [h.chunk.id for h in ranked if h.dense_score is None]
+        for cid, cos in self.store.cosines(vector, missing).items():
+            found[cid].dense_score = cos
+        return ranked
 
 
 def to_document(hit: ScoredChunk) -> Document:

@@ -182,19 +182,23 @@ class ChromaStore:
         """Ids of the chunks whose metadata match a Chroma ``where`` filter."""
         return list(self.collection.get(where=where, include=[])["ids"])
 
-    def query(self, text: str, n: int) -> list[tuple[Chunk, float]]:
-        """The ``n`` chunks nearest to ``text`` as (chunk, cosine similarity), best first.
+    def embed_query(self, text: str) -> list[float]:
+        """The question vector (query prefix applied), checked against the index's dimension.
 
         Raises:
-            EmbeddingMismatchError: the question vector's length differs from the index's.
+            EmbeddingMismatchError: the vector's length differs from the index's.
         """
-        total = self.count()
-        if total == 0:
-            return []
         vector = self._embeddings.embed_query(text)
         recorded = (self.collection.metadata or {}).get("embedding_dim")
         if recorded is not None and int(recorded) != len(vector):
             self._check_dimension(len(vector))
+        return vector
+
+    def nearest(self, vector: list[float], n: int) -> list[tuple[Chunk, float]]:
+        """The ``n`` chunks nearest to ``vector`` as (chunk, cosine similarity), best first."""
+        total = self.count()
+        if total == 0:
+            return []
         res = self.collection.query(
             query_embeddings=[vector],
             n_results=min(n, total),
@@ -204,6 +208,26 @@ class ChromaStore:
         for cid, doc, md, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]):
             out.append((Chunk(id=cid, text=doc or "", metadata=dict(md or {})), 1.0 - float(dist)))
         return out
+
+    def cosines(self, vector: list[float], ids: Sequence[str]) -> dict[str, float]:
+        """Cosine similarity of ``vector`` to the stored vectors of ``ids`` (unit vectors: a dot product)."""
+        if not ids:
+            return {}
+        import numpy as np
+
+        res = self.collection.get(ids=list(ids), include=["embeddings"])
+        q = np.asarray(vector, dtype=np.float32)
+        return {cid: float(np.asarray(emb, dtype=np.float32) @ q) for cid, emb in zip(res["ids"], res["embeddings"])}
+
+    def query(self, text: str, n: int) -> list[tuple[Chunk, float]]:
+        """The ``n`` chunks nearest to ``text`` as (chunk, cosine similarity), best first.
+
+        Raises:
+            EmbeddingMismatchError: the question vector's length differs from the index's.
+        """
+        if self.count() == 0:
+            return []
+        return self.nearest(self.embed_query(text), n)
 
     def all_chunks(self, page_size: int = 5000) -> list[Chunk]:
         """Every stored chunk (text and metadata, no vectors), in pages of ``page_size``."""

@@ -115,7 +115,7 @@ def charts(summary: RunSummary, previous: RunSummary | None = None) -> list[tupl
     ax.set_xticks(x + width * (len(names) - 1) / 2, [h for _, h in quality], rotation=30, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_title("Retrieval and answer quality")
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     out.append(("Quality metrics per pipeline (higher is better)", _png(fig)))
     plt.close(fig)
 
@@ -130,7 +130,7 @@ def charts(summary: RunSummary, previous: RunSummary | None = None) -> list[tupl
     ax.set_xticks(x + width * (len(names) - 1) / 2, stages)
     ax.set_ylabel("ms")
     ax.set_title("Latency per stage")
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     out.append(("Latency per stage, milliseconds", _png(fig)))
     plt.close(fig)
 
@@ -145,7 +145,7 @@ def charts(summary: RunSummary, previous: RunSummary | None = None) -> list[tupl
         ax.set_xticks(x + width * (len(names) - 1) / 2, labels, rotation=30, ha="right")
         ax.set_ylim(0, 1.05)
         ax.set_title("Document hit@5 by topic")
-        ax.legend()
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
         caption = "Document hit@5 by topic" + ("" if cjk else " (T-numbers: see the topic table)")
         out.append((caption, _png(fig)))
         plt.close(fig)
@@ -164,7 +164,7 @@ def charts(summary: RunSummary, previous: RunSummary | None = None) -> list[tupl
             ax.axhline(0, color="black", linewidth=0.8)
             ax.set_xticks(x + width * (len(common) - 1) / 2, [h for _, h in quality], rotation=30, ha="right")
             ax.set_title("Change against the earlier run")
-            ax.legend()
+            ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
             out.append(("Change of each metric against the earlier run", _png(fig)))
             plt.close(fig)
     return out

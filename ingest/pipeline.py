@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class FileResult:
-    """Outcome for one file: ``status`` is added, updated, unchanged, duplicate or error."""
+    """Outcome for one file: ``status`` is added, updated, unchanged, duplicate, skipped or error."""
 
     path: str
     status: str
@@ -51,7 +51,7 @@ class IngestReport:
 
     def summary(self) -> str:
         parts = [f"{len(self.files)} files"]
-        for status in ("added", "updated", "unchanged", "duplicate", "error"):
+        for status in ("added", "updated", "unchanged", "duplicate", "skipped", "error"):
             if self.count(status):
                 parts.append(f"{self.count(status)} {status}")
         parts.append(f"{self.chunks_added} chunks embedded")
@@ -60,7 +60,11 @@ class IngestReport:
 
 
 def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
-    """Files to ingest under ``paths`` (folders recursively, hidden entries skipped), sorted.
+    """Files to ingest under ``paths`` (folders recursively), sorted.
+
+    In folders, hidden entries and README files (they describe the folder, not a policy)
+    are passed over silently, and files of unsupported types are reported as skipped.
+    A file named explicitly is always tried.
 
     Returns:
         (files, problems): a path that does not exist becomes an error result.
@@ -69,13 +73,17 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
     problems: list[FileResult] = []
     for p in paths:
         if p.is_dir():
-            files.extend(
-                f
-                for f in sorted(p.rglob("*"))
-                if f.is_file()
-                and f.suffix.lower() in SUPPORTED_SUFFIXES
-                and not any(part.startswith(".") for part in f.relative_to(p).parts)
-            )
+            for f in sorted(p.rglob("*")):
+                if not f.is_file() or any(part.startswith(".") for part in f.relative_to(p).parts):
+                    continue
+                if f.stem.lower() == "readme":
+                    continue
+                if f.suffix.lower() in SUPPORTED_SUFFIXES:
+                    files.append(f)
+                else:
+                    problems.append(
+                        FileResult(str(f), "skipped", detail=f"{f}: unsupported file type '{f.suffix or '(none)'}'")
+                    )
         elif p.is_file():
             files.append(p)
         else:
@@ -110,10 +118,13 @@ class Ingestor:
             self.store.reset()
         files, problems = expand_paths(paths)
         report = IngestReport(files=list(problems))
+        if progress:
+            for result in problems:
+                progress(result)
         for path in files:
             result = self._ingest_one(path)
             if result.status == "error":
-                log.warning("%s", result.detail)
+                log.info("%s", result.detail)
             report.files.append(result)
             if progress:
                 progress(result)

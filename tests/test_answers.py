@@ -55,6 +55,7 @@ def test_everyday_questions_find_their_policy(services, question, file, fact):
 def test_empty_question_is_refused_without_retrieval(services):
     a = services.assistant.ask("   ")
     assert a.refused and "retrieval" not in a.timings
+    assert "请输入" in a.text and not a.citations
 
 
 def test_pieces_are_langchain_runnables(services):
@@ -86,3 +87,15 @@ def test_follow_up_uses_the_earlier_question(services):
     assert not a.refused
     assert "guangzhou_gongzufang.md" in _cited_files(a)
     assert a.question == "那需要满足什么条件？"
+
+
+def test_every_hit_has_a_cosine_even_when_only_bm25_found_it(services, monkeypatch):
+    store = services.store
+    real_nearest = store.nearest
+    # Dense search returns a single chunk, as when near-duplicates crowd the dense list;
+    # the other hits then come from BM25 only.
+    monkeypatch.setattr(store, "nearest", lambda vector, n: real_nearest(vector, 1))
+    hits = services.searcher.search("失业保险金最长能领多久", 4)
+    assert len(hits) > 1
+    assert any(h.dense_rank is None for h in hits)
+    assert all(h.dense_score is not None and 0.5 < h.dense_score <= 1.0 for h in hits)

@@ -89,3 +89,14 @@ def test_real_pdf_is_indexed_with_pages(fresh_services):
     hits = svc.searcher.search("失业保险金领取期限最长多少个月", 3)
     assert hits[0].chunk.metadata["page"] in (2, 3)
     assert any("第十七条" in h.chunk.text for h in hits)
+
+
+def test_folders_skip_readme_and_report_unsupported_types(fresh_services, tmp_path):
+    (tmp_path / "README.md").write_text("# 说明\n本文件夹存放政策文件。\n", encoding="utf-8")
+    (tmp_path / "notes.xlsx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "policy.md").write_text("第一条 这是一条规定。\n", encoding="utf-8")
+    report = fresh_services.ingestor.ingest([tmp_path])
+    by_name = {f.path.rsplit("/", 1)[-1]: f for f in report.files}
+    assert set(by_name) == {"notes.xlsx", "policy.md"}
+    assert by_name["notes.xlsx"].status == "skipped" and "unsupported file type" in by_name["notes.xlsx"].detail
+    assert by_name["policy.md"].status == "added"

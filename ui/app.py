@@ -32,7 +32,7 @@ def render_answer(answer: Answer) -> str:
         parts.append("\n\n**来源**")
         for c in answer.citations:
             md = c.chunk.metadata
-            rows = [f"<b>[{c.n}] {html.escape(c.label())}</b>"]
+            rows = []
             for key, name in (("issuer", "发文机关"), ("doc_number", "文号"), ("article", "条款"), ("heading", "章节"), ("date", "日期")):
                 if md.get(key):
                     rows.append(f"{name}：{html.escape(str(md[key]))}")
