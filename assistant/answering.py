@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from assistant.prompts import Prompts
+from assistant.regions import applies_to, chunk_regions, regions_in
 from assistant.text import normalise, query_terms, sentences
 from assistant.types import Answer, Citation, ScoredChunk
 
@@ -25,7 +26,8 @@ _ASKS_TIME = re.compile(r"多久|多长|几个月|几年|几天|期限|时间|�
 _ASKS_COUNT = re.compile(r"多少(?:项|个|家|类|件|次|名)|几(?:项|个|家|类|件|次|名)")
 _ASKS_HOW = re.compile(r"怎么|怎样|如何|流程|手续|步骤|在哪|去哪")
 _ASKS_LIST = re.compile(r"条件|材料|资料|哪些|什么人|谁能|谁可以|范围|情形")
-_MONEY = re.compile(r"[\d.]+\s*(?:元|万元|亿元|%|％)|标准|低于|高于|不超过")
+_MONEY = re.compile(r"[\d.]+\s*(?:元|万元|亿元|%|％)")
+_MONEY_RULE = re.compile(r"标准|低于|高于|不超过|不低于")
 _TIME = re.compile(r"[\d一二三四五六七八九十两]+\s*(?:个月|年|天|日|个工作日|周)")
 _COUNT = re.compile(r"[\d一二三四五六七八九十百两]+\s*(?:项|类|件|名|户|个(?!月|工作日))")
 _PROCEDURE = re.compile(r"申请|办理|提交|登录|APP|app|窗口|大厅|线上|网上|备案|材料|携带")
@@ -137,15 +139,40 @@ class ExtractiveAnswerer:
         text = self.prompts.render("refusal", question=question.strip()[:60], hotline=self.hotline)
         return Answer(question=question, text=text, refused=True)
 
-    def answer(self, question: str, hits: Sequence[ScoredChunk]) -> Answer:
-        """Answer ``question`` from ``hits`` (best first), or refuse when none is relevant."""
+    def select(self, question: str, hits: Sequence[ScoredChunk]) -> tuple[list[ScoredChunk], Answer | None]:
+        """The hits an answer may use, or the refusal to give instead.
+
+        Drops hits that are not relevant (:meth:`is_relevant`) or far below the best one, and,
+        when the question names a region, hits from documents of other regions: another
+        city's figures must never pass for the one asked about.
+
+        Returns:
+            (hits, None) when something can be said, else ([], refusal answer).
+        """
         relevant = [h for h in hits if self.is_relevant(question, h)]
         if not relevant:
-            return self.refusal(question)
+            return [], self.refusal(question)
         # A chunk far below the best match is a near miss on another topic, even when it
         # shares a word with the question.
         best = max(h.dense_score or 0.0 for h in relevant)
         relevant = [h for h in relevant if (h.dense_score or 0.0) >= best - self.policy.spread]
+        asked = regions_in(question)
+        if asked:
+            in_region = [h for h in relevant if applies_to(h.chunk, asked)]
+            if not in_region:
+                others = sorted({r for h in relevant for r in chunk_regions(h.chunk)})
+                text = self.prompts.render(
+                    "region_refusal", region="、".join(sorted(asked)), others="、".join(others), hotline=self.hotline
+                )
+                return [], Answer(question=question, text=text, refused=True)
+            relevant = in_region
+        return relevant, None
+
+    def answer(self, question: str, hits: Sequence[ScoredChunk]) -> Answer:
+        """Answer ``question`` from ``hits`` (best first), or refuse when none is usable."""
+        relevant, refusal = self.select(question, hits)
+        if refusal is not None:
+            return refusal
         terms = query_terms(question)
         weights = {t: max(self.term_weight(t), 1e-6) for t in terms}
         total = sum(weights.values()) or 1.0
@@ -153,6 +180,7 @@ class ExtractiveAnswerer:
             (pattern, offer, bonus)
             for ask, offer, bonus in (
                 (_ASKS_MONEY, _MONEY, 0.15),
+                (_ASKS_MONEY, _MONEY_RULE, 0.05),
                 (_ASKS_TIME, _TIME, 0.15),
                 (_ASKS_COUNT, _COUNT, 0.1),
                 (_ASKS_HOW, _PROCEDURE, 0.1),

@@ -63,9 +63,9 @@ class GenerativeAnswerer:
 
     def answer(self, question: str, hits: Sequence[ScoredChunk]) -> Answer:
         """Ask the model about the relevant ``hits``; refuse without asking when none is relevant."""
-        relevant = [h for h in hits if self.extractive.is_relevant(question, h)]
-        if not relevant:
-            return self.extractive.refusal(question)
+        relevant, refusal = self.extractive.select(question, hits)
+        if refusal is not None:
+            return refusal
         reply = self.chat_model.invoke(self.messages(question, relevant))
         text = str(reply.content).strip()
         used = sorted({int(n) for n in _MARKER.findall(text) if 1 <= int(n) <= len(relevant)})

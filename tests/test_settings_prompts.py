@@ -34,7 +34,11 @@ def test_invalid_values_name_the_field():
 
 PINNED = {
     "refusal": {"question", "hotline"},
+    "region_refusal": {"region", "others", "hotline"},
+    "empty_question": set(),
     "extractive_answer": {"points"},
+    "answer_system": {"hotline"},
+    "answer_user": {"sources", "question"},
 }
 
 

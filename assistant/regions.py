@@ -1,0 +1,61 @@
+"""Which region a question or a document is about.
+
+Names come from ``assistant/data/regions.tsv`` (provincial-level divisions and larger cities,
+each with its province). A document that names no region, or is national (中华人民共和国,
+国务院, 全国人大), applies everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from assistant.types import Chunk
+
+NATIONAL = "全国"
+_DATA = Path(__file__).with_name("data") / "regions.tsv"
+_NATIONAL_MARKS = ("中华人民共和国", "国务院", "全国人民代表大会", "全国人大", NATIONAL)
+
+
+@lru_cache(maxsize=1)
+def _table() -> tuple[dict[str, str], re.Pattern]:
+    provinces: dict[str, str] = {}
+    for line in _DATA.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, province = line.split("\t")
+            provinces[name.strip()] = province.strip()
+    # Longest names first, so 呼和浩特 is not read as something shorter.
+    pattern = re.compile("|".join(sorted(map(re.escape, provinces), key=len, reverse=True)))
+    return provinces, pattern
+
+
+def regions_in(text: str) -> set[str]:
+    """Region names (without 省/市) that occur in ``text``."""
+    _, pattern = _table()
+    return set(pattern.findall(text or ""))
+
+
+def with_provinces(regions: set[str]) -> set[str]:
+    """``regions`` plus the province of each city: a province's rules apply in its cities."""
+    provinces, _ = _table()
+    return regions | {provinces[r] for r in regions if r in provinces}
+
+
+def chunk_regions(chunk: Chunk) -> set[str]:
+    """Regions a chunk's document is about: {全国} for national documents, empty when unknown."""
+    md = chunk.metadata
+    stated = str(md.get("region", ""))
+    if NATIONAL in stated:
+        return {NATIONAL}
+    found = regions_in(stated) or regions_in(f"{md.get('title', '')} {md.get('issuer', '')}")
+    if found:
+        return found
+    head = f"{md.get('title', '')} {md.get('issuer', '')}"
+    return {NATIONAL} if any(m in head for m in _NATIONAL_MARKS) else set()
+
+
+def applies_to(chunk: Chunk, asked: set[str]) -> bool:
+    """Whether a chunk's document governs the regions a question ``asked`` about."""
+    regions = chunk_regions(chunk)
+    return not regions or NATIONAL in regions or bool(regions & with_provinces(asked))
