@@ -17,7 +17,7 @@ from pydantic import ConfigDict
 
 from assistant.lexical import BM25Index
 from assistant.store import ChromaStore
-from assistant.text import query_terms
+from assistant.text import query_terms, to_simplified
 from assistant.types import Chunk, ScoredChunk
 
 
@@ -72,7 +72,7 @@ class HybridSearcher:
         bm25 = self.lexical_index()
         if len(bm25) == 0:
             return []
-        vector = self.store.embed_query(question)
+        vector = self.store.embed_query(to_simplified(question))
         dense = self.store.nearest(vector, self.fetch_k)
         lexical = bm25.search(query_terms(question), self.fetch_k)
         fused = reciprocal_rank_fusion([[c.id for c, _ in dense], [cid for cid, _ in lexical]], self.rrf_k)

@@ -23,9 +23,24 @@ _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|\n+")
 _PUNCT_ONLY = re.compile(r"^[\W_]+$", re.UNICODE)
 
 
+_opencc = None
+
+
+def to_simplified(text: str) -> str:
+    """Traditional characters to simplified (OpenCC ``t2s``), for search only: documents keep
+    their original characters for display."""
+    global _opencc
+    if _opencc is None:
+        import opencc
+
+        _opencc = opencc.OpenCC("t2s")
+    return _opencc.convert(text)
+
+
 def normalise(text: str) -> str:
-    """NFKC (full-width letters and digits to half-width) and lower case."""
-    return unicodedata.normalize("NFKC", text).lower()
+    """Search form of ``text``: traditional to simplified, NFKC (full-width letters and digits
+    to half-width), lower case."""
+    return unicodedata.normalize("NFKC", to_simplified(text)).lower()
 
 
 def _tokenizer():

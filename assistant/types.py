@@ -28,9 +28,12 @@ class Chunk:
         return str(self.metadata.get("title") or self.metadata.get("file_name") or "")
 
     def context_text(self) -> str:
-        """Text used for embedding and BM25: title and heading path, then the chunk text."""
+        """Text used for embedding and BM25: title and heading path, then the chunk text, in
+        simplified characters (a traditional-character document is found by simplified questions)."""
+        from assistant.text import to_simplified
+
         head = " › ".join(p for p in (self.title, self.metadata.get("heading", "")) if p)
-        return f"{head}\n{self.text}" if head else self.text
+        return to_simplified(f"{head}\n{self.text}" if head else self.text)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
 
 
 class LoadError(ValueError):
@@ -164,6 +164,99 @@ def load_pdf(path: Path, raw: bytes) -> LoadedDocument:
     return LoadedDocument(path, pages, meta)
 
 
+_BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "table", "ul", "ol", "blockquote", "pre"}
+_HEADINGS = {"h1": "#", "h2": "##", "h3": "###", "h4": "####"}
+
+
+def load_html(path: Path, raw: bytes) -> LoadedDocument:
+    """The main content of a web page: navigation, scripts and styles removed (readability-lxml).
+
+    Paragraphs become lines, headings become Markdown headings (so sections keep their
+    path), table cells are joined with " | " row by row. Scripts never reach the text.
+    """
+    import lxml.html
+    from readability import Document
+
+    text = _decode(path, raw)
+    try:
+        page = Document(text)
+        tree = lxml.html.fromstring(page.summary(html_partial=True))
+        title = page.short_title()
+    except Exception as exc:  # noqa: BLE001 - lxml/readability raise several types
+        raise LoadError(f"{path}: cannot parse HTML ({type(exc).__name__})") from None
+    for bad in tree.xpath("//script|//style|//noscript|//template"):
+        bad.drop_tree()
+    for cell in tree.xpath("//td|//th"):
+        cell.tail = " | " + (cell.tail or "")
+    for el in tree.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag in _HEADINGS and (el.text_content() or "").strip():
+            heading = re.sub(r"\s+", " ", el.text_content()).strip()
+            for child in list(el):
+                el.remove(child)
+            el.text = f"\n{_HEADINGS[el.tag]} {heading}\n"
+        elif el.tag in _BLOCKS:
+            el.tail = "\n" + (el.tail or "")
+    body = tree.text_content()
+    lines = [re.sub(r"[ \t\u3000]+", " ", ln).strip(" |") for ln in body.split("\n")]
+    body = "\n".join(ln for ln in lines if ln)
+    if not body.strip():
+        raise LoadError(f"{path}: no text found in the page")
+    meta: dict[str, Any] = _header_lines(body)
+    # A <title> is plain text to the parser, so markup written inside it survives as text.
+    title = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", "", title or "")
+    title = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", "", title)).strip()
+    meta.setdefault("title", title or guess_title(body) or path.stem)
+    return LoadedDocument(path, [(0, body)], meta)
+
+
+def load_docx(path: Path, raw: bytes) -> LoadedDocument:
+    """Paragraphs and tables of a Word file, in document order (python-docx).
+
+    Heading styles become Markdown headings; each table row becomes one line of cells
+    joined with " | ", so tables stay readable as text.
+    """
+    import io
+    import zipfile
+
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        document = docx.Document(io.BytesIO(raw))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise LoadError(f"{path}: not a valid DOCX file ({type(exc).__name__})") from None
+    except Exception as exc:  # noqa: BLE001 - python-docx raises many types for broken files
+        raise LoadError(f"{path}: not a valid DOCX file ({type(exc).__name__})") from None
+    lines: list[str] = []
+    for block in document.iter_inner_content():
+        if isinstance(block, Paragraph):
+            text = block.text.strip()
+            if not text:
+                continue
+            style = (block.style.name if block.style is not None else "") or ""
+            level = re.search(r"(?:Heading|标题)\s*(\d)", style)
+            lines.append(f"{'#' * int(level.group(1))} {text}" if level else text)
+        elif isinstance(block, Table):
+            for row in block.rows:
+                cells: list[str] = []
+                for cell in row.cells:
+                    value = re.sub(r"\s+", " ", cell.text).strip()
+                    if value and (not cells or cells[-1] != value):  # merged cells repeat
+                        cells.append(value)
+                if cells:
+                    lines.append(" | ".join(cells))
+    body = "\n".join(lines)
+    if not body.strip():
+        raise LoadError(f"{path}: no text found")
+    meta: dict[str, Any] = _header_lines(body)
+    title = _plain(document.core_properties.title)
+    meta.setdefault("title", title or guess_title(body) or path.stem)
+    return LoadedDocument(path, [(0, body)], meta)
+
+
 def load_file(path: Path) -> LoadedDocument:
     """Read one file by its suffix.
 
@@ -179,6 +272,7 @@ def load_file(path: Path) -> LoadedDocument:
         raise LoadError(f"{path}: cannot read ({exc.strerror})") from None
     if not raw.strip():
         raise LoadError(f"{path}: empty file")
-    doc = load_pdf(path, raw) if suffix == ".pdf" else load_text(path, raw)
+    loader = {".pdf": load_pdf, ".docx": load_docx, ".html": load_html, ".htm": load_html}.get(suffix, load_text)
+    doc = loader(path, raw)
     doc.content_hash = hashlib.sha256(raw).hexdigest()
     return doc
