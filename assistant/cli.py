@@ -32,6 +32,7 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt, .md, .pdf).")],
     rebuild: Annotated[bool, typer.Option(help="Empty the index first (e.g. after changing the embedding model).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    password: Annotated[Optional[str], typer.Option("--password", help="Password for encrypted PDFs.")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Index documents; unchanged files are skipped without embedding work."""
@@ -55,7 +56,7 @@ def ingest(
             bar.advance(task)
             show(result)
 
-        report = services.ingestor.ingest(paths, rebuild=rebuild, progress=progress)
+        report = services.ingestor.ingest(paths, rebuild=rebuild, progress=progress, password=password)
     if as_json:
         print(json.dumps({"files": [vars(f) for f in report.files], "seconds": report.seconds}, ensure_ascii=False, indent=1))
     else:

@@ -132,7 +132,7 @@ def load_text(path: Path, raw: bytes) -> LoadedDocument:
     return LoadedDocument(path, [(0, body)], meta)
 
 
-def load_pdf(path: Path, raw: bytes) -> LoadedDocument:
+def load_pdf(path: Path, raw: bytes, password: str | None = None) -> LoadedDocument:
     import io
 
     from pypdf import PdfReader
@@ -140,7 +140,10 @@ def load_pdf(path: Path, raw: bytes) -> LoadedDocument:
     try:
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted:
-            raise LoadError(f"{path}: PDF is encrypted and needs a password")
+            if not password:
+                raise LoadError(f"{path}: PDF is encrypted and needs a password (ingest --password)")
+            if not reader.decrypt(password):
+                raise LoadError(f"{path}: wrong password for the encrypted PDF")
         pages = []
         for i, page in enumerate(reader.pages, start=1):
             try:
@@ -257,8 +260,8 @@ def load_docx(path: Path, raw: bytes) -> LoadedDocument:
     return LoadedDocument(path, [(0, body)], meta)
 
 
-def load_file(path: Path) -> LoadedDocument:
-    """Read one file by its suffix.
+def load_file(path: Path, password: str | None = None) -> LoadedDocument:
+    """Read one file by its suffix; ``password`` opens encrypted PDFs.
 
     Raises:
         LoadError: unsupported type, empty, unreadable, encrypted or without text.
@@ -272,7 +275,10 @@ def load_file(path: Path) -> LoadedDocument:
         raise LoadError(f"{path}: cannot read ({exc.strerror})") from None
     if not raw.strip():
         raise LoadError(f"{path}: empty file")
-    loader = {".pdf": load_pdf, ".docx": load_docx, ".html": load_html, ".htm": load_html}.get(suffix, load_text)
-    doc = loader(path, raw)
+    if suffix == ".pdf":
+        doc = load_pdf(path, raw, password)
+    else:
+        loader = {".docx": load_docx, ".html": load_html, ".htm": load_html}.get(suffix, load_text)
+        doc = loader(path, raw)
     doc.content_hash = hashlib.sha256(raw).hexdigest()
     return doc

@@ -108,8 +108,10 @@ class Ingestor:
         paths: Iterable[Path],
         rebuild: bool = False,
         progress: Callable[[FileResult], None] | None = None,
+        password: str | None = None,
     ) -> IngestReport:
-        """Ingest files and folders; ``rebuild`` empties the collection first.
+        """Ingest files and folders; ``rebuild`` empties the collection first; ``password``
+        opens encrypted PDFs.
 
         Never raises for a bad file: each outcome is in the returned report.
         """
@@ -122,7 +124,7 @@ class Ingestor:
             for result in problems:
                 progress(result)
         for path in files:
-            result = self._ingest_one(path)
+            result = self._ingest_one(path, password)
             if result.status == "error":
                 log.info("%s", result.detail)
             report.files.append(result)
@@ -131,10 +133,10 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _ingest_one(self, path: Path) -> FileResult:
+    def _ingest_one(self, path: Path, password: str | None = None) -> FileResult:
         source = str(path.resolve())
         try:
-            doc = load_file(path)
+            doc = load_file(path, password)
         except LoadError as exc:
             return FileResult(source, "error", detail=str(exc))
         base = {k: v for k, v in doc.metadata.items() if v}

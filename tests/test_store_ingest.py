@@ -100,3 +100,11 @@ def test_folders_skip_readme_and_report_unsupported_types(fresh_services, tmp_pa
     assert set(by_name) == {"notes.xlsx", "policy.md"}
     assert by_name["notes.xlsx"].status == "skipped" and "unsupported file type" in by_name["notes.xlsx"].detail
     assert by_name["policy.md"].status == "added"
+
+
+def test_encrypted_pdf_ingests_with_its_password(fresh_services):
+    pdf = corpus_path("bad", "encrypted_user_password.pdf")
+    wrong = fresh_services.ingestor.ingest([pdf], password="nope")
+    assert wrong.files[0].status == "error" and "wrong password" in wrong.files[0].detail
+    ok = fresh_services.ingestor.ingest([pdf], password="open-sesame")
+    assert ok.files[0].status == "added" and ok.files[0].chunks > 0
