@@ -16,6 +16,7 @@ from pathlib import Path
 
 from assistant.store import ChromaStore
 from ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_file
+from ingest.metadata import extract_metadata, sidecar_metadata
 from ingest.splitting import PolicySplitter
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,11 @@ class Ingestor:
             doc = load_file(path, password)
         except LoadError as exc:
             return FileResult(source, "error", detail=str(exc))
-        base = {k: v for k, v in doc.metadata.items() if v}
+        # Priority, lowest first: guessed from the text, stated by the file, the sidecar.
+        stated = {k: v for k, v in doc.metadata.items() if v}
+        base = extract_metadata(doc.text, str(stated.get("title", "")))
+        base.update(stated)
+        base.update(sidecar_metadata(path))
         base.update(source=source, file_name=path.name, doc_id=doc.content_hash[:16])
         chunks = self.splitter.split(doc, base)
         if not chunks:
