@@ -67,6 +67,15 @@ class HybridSearcher:
                 self._state = state
             return self._bm25
 
+    def term_idf(self, term: str) -> float:
+        """idf of ``term`` in the BM25 index as last refreshed (by the latest search).
+
+        Cheap: the answerer asks for every question term of every candidate, so this must
+        not ask the store whether it changed each time.
+        """
+        index = self._bm25 if self._bm25 is not None else self.lexical_index()
+        return index.term_idf(term)
+
     def search(self, question: str, k: int) -> list[ScoredChunk]:
         """The ``k`` best chunks for ``question``, best first, with per-retriever evidence."""
         bm25 = self.lexical_index()

@@ -64,7 +64,7 @@ def build_services(settings: Settings) -> Services:
     prompts = Prompts(settings.prompts_dir)
     extractive = ExtractiveAnswerer(
         prompts,
-        term_weight=lambda term: searcher.lexical_index().term_idf(term),
+        term_weight=searcher.term_idf,
         policy=RelevancePolicy(
             threshold=settings.score_threshold,
             strong=settings.score_threshold_strong,

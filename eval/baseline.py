@@ -9,6 +9,7 @@ comparison isolates chunking and retrieval.
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -40,6 +41,7 @@ class NaivePipeline:
 
     def ingest(self, paths: list[Path]) -> IngestReport:
         """Load every file, split with the defaults, embed and store; errors are reported per file."""
+        started = time.perf_counter()
         files, problems = expand_paths(paths)
         report = IngestReport(files=list(problems))
         for path in files:
@@ -59,6 +61,7 @@ class NaivePipeline:
             new = [c for c in chunks if c.id not in self.store.existing_ids([c.id for c in chunks])]
             self.store.add(new)
             report.files.append(FileResult(str(path), "added" if new else "unchanged", len(new)))
+        report.seconds = time.perf_counter() - started
         return report
 
     def search(self, question: str, k: int) -> list[ScoredChunk]:
