@@ -187,7 +187,8 @@ class ExtractiveAnswerer:
             )
             if (pattern := ask.search(question))
         ]
-        wants_list = bool(_ASKS_LIST.search(question))
+        list_word = _ASKS_LIST.search(question)
+        wants_list = bool(list_word)
         candidates = []  # (score, coverage, hit index, position, sentence)
         for i, hit in enumerate(relevant):
             context = normalise(hit.chunk.context_text().split("\n", 1)[0])
@@ -205,7 +206,11 @@ class ExtractiveAnswerer:
                     if offer.search(s):
                         score += bonus
                 candidates.append((score, cover, i, pos, s))
-        chosen = self._choose(candidates, wants_list)
+        # For a list question, the chunk whose heading names the list ("申请条件") is the answer.
+        headed = []
+        if list_word:
+            headed = [i for i, h in enumerate(relevant) if list_word.group(0) in str(h.chunk.metadata.get("heading", ""))]
+        chosen = self._choose(candidates, wants_list, prefer=headed)
         if not chosen:
             # Relevant by meaning but no shared words: quote the top chunk's opening.
             first = [c for c in candidates if c[2] == 0][:1]
@@ -227,18 +232,19 @@ class ExtractiveAnswerer:
         text = self.prompts.render("extractive_answer", points="\n".join(points))
         return Answer(question=question, text=text, citations=list(citations.values()))
 
-    def _choose(self, candidates: list[tuple], wants_list: bool = False) -> list[tuple]:
+    def _choose(self, candidates: list[tuple], wants_list: bool = False, prefer: Sequence[int] = ()) -> list[tuple]:
         """The sentences to quote, best first.
 
-        A question about conditions or materials gets the whole list of the best chunk (up to
-        ``list_points`` items): leaving out one condition misleads more than a long answer.
+        A question about conditions or materials gets the whole list of one chunk (up to
+        ``list_points`` items): the first chunk in ``prefer`` (those whose heading names the
+        list), else the best one. Leaving out one condition misleads more than a long answer.
         """
         chosen: list[tuple] = []
         seen: set[str] = set()
         per_hit: dict[int, int] = {}
         ranked = sorted(candidates, key=lambda c: -c[0])
         if wants_list and ranked and ranked[0][1] > 0:
-            top = ranked[0][2]
+            top = prefer[0] if prefer else ranked[0][2]
             items = sorted((c for c in candidates if c[2] == top), key=lambda c: c[3])
             return items[: self.list_points]
         for cand in ranked:

@@ -99,3 +99,10 @@ def test_every_hit_has_a_cosine_even_when_only_bm25_found_it(services, monkeypat
     assert len(hits) > 1
     assert any(h.dense_rank is None for h in hits)
     assert all(h.dense_score is not None and 0.5 < h.dense_score <= 1.0 for h in hits)
+
+
+def test_a_question_about_conditions_gets_the_whole_list(services):
+    a = services.assistant.ask("公租房申请要什么条件")
+    assert not a.refused
+    assert "15平方米" in a.text  # the housing condition
+    assert "12个月" in a.text  # the income and assets condition
