@@ -17,6 +17,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant.answering import ExtractiveAnswerer
 from assistant.prompts import Prompts
+from assistant.text import sentences
 from assistant.types import Answer, Citation, ScoredChunk
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
@@ -81,6 +82,6 @@ class GenerativeAnswerer:
         citations = []
         for old in used:
             chunk = relevant[old - 1].chunk
-            quote = next((s for s in re.split(r"(?<=[。；！？])", chunk.text) if s.strip()), chunk.text)[:180]
-            citations.append(Citation(n=renumber[old], chunk=chunk, quote=quote.strip(), score=relevant[old - 1].score))
+            quote = next(iter(sentences(chunk.text)), chunk.text.strip())[:180]
+            citations.append(Citation(n=renumber[old], chunk=chunk, quote=quote, score=relevant[old - 1].score))
         return Answer(question=question, text=text, citations=citations)

@@ -21,6 +21,7 @@ from ingest.loaders import LoadedDocument
 
 CN_NUM = "零〇一二三四五六七八九十百千两0-9０-９"
 ARTICLE = re.compile(rf"^\s*(第[{CN_NUM}]+条)")
+_ARTICLE_LINES = re.compile(ARTICLE.pattern, re.MULTILINE)
 _CN_HEADING = re.compile(rf"^\s*(第[{CN_NUM}]+([编章节]))\s*(\S.*)?$")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
 _CN_LEVEL = {"编": 1, "章": 2, "节": 3}
@@ -125,7 +126,7 @@ class PolicySplitter:
 
         chunks: list[Chunk] = []
         for sec in sections(text):
-            articles = [(m.start(), m.group(1)) for m in re.finditer(rf"(?m)^\s*(第[{CN_NUM}]+条)", sec.text)]
+            articles = [(m.start(), m.group(1)) for m in _ARTICLE_LINES.finditer(sec.text)]
             cursor = 0
             for piece in self._splitter.split_text(sec.text):
                 local = sec.text.find(piece, max(0, cursor - self.chunk_size))

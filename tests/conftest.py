@@ -97,15 +97,11 @@ def settings_factory(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def embeddings():
-    """The real default embedding model, loaded once for the session."""
-    from assistant.embeddings import LazyEmbeddings
-    from assistant.settings import Settings
+def embeddings(settings_factory):
+    """The real default embedding model, built by the composition root and loaded once."""
+    from assistant.services import build_services
 
-    s = Settings()
-    emb = LazyEmbeddings(
-        s.embedding_model, s.model_cache_dir, query_prefix=s.embedding_query_prefix, passage_prefix=s.embedding_passage_prefix
-    )
+    emb = build_services(settings_factory()).embeddings
     emb.load()
     return emb
 
