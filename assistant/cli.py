@@ -29,41 +29,54 @@ DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Override MI
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt, .md, .pdf).")],
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt, .md, .pdf, .docx, .html).")],
     rebuild: Annotated[bool, typer.Option(help="Empty the index first (e.g. after changing the embedding model).")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    prune: Annotated[bool, typer.Option(help="Remove documents whose files no longer exist.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
     password: Annotated[Optional[str], typer.Option("--password", help="Password for encrypted PDFs.")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Index documents; unchanged files are skipped without embedding work."""
+    """Index documents; unchanged files are passed over without reading or embedding them."""
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
     services = _services(data_dir)
     colours = {"error": "red", "duplicate": "yellow", "skipped": "yellow", "added": "green", "updated": "green"}
+    columns = (TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, console=console, transient=True, disable=as_json) as bar:
+        task = bar.add_task("", total=None)
 
-    def show(result) -> None:
-        # One line per file as it finishes: long runs show progress even without a terminal.
-        if not as_json:
-            detail = result.detail or result.path
-            console.print(f"[{colours.get(result.status, 'white')}]{result.status:9}[/] {result.chunks:5d}  {detail}")
+        def progress(result, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=Path(result.path).name)
+            # Files with something to say get a line as they finish; long runs show progress
+            # even without a terminal.
+            if not as_json and (result.status not in ("unchanged",) or result.detail):
+                line = result.detail or result.path
+                console.print(f"[{colours.get(result.status, 'white')}]{result.status:9}[/] {result.chunks:5d}  {line}", highlight=False)
 
-    with Progress(console=console, transient=True, disable=as_json) as bar:
-        task = bar.add_task("ingest", total=None)
-
-        def progress(result) -> None:
-            bar.advance(task)
-            show(result)
-
-        report = services.ingestor.ingest(paths, rebuild=rebuild, progress=progress, password=password)
+        report = services.ingestor.ingest(paths, rebuild=rebuild, progress=progress, password=password, prune=prune)
     if as_json:
-        print(json.dumps({"files": [vars(f) for f in report.files], "seconds": report.seconds}, ensure_ascii=False, indent=1))
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
     else:
-        console.print(report.summary())
-        console.print(f"index: {services.store.count()} chunks in {services.settings.chroma_path}")
+        console.print(report_table(report))
+        for source in report.pruned:
+            console.print(f"[yellow]pruned[/]    {source}", highlight=False)
+        console.print(f"index: {services.store.count()} chunks in {services.settings.chroma_path}", highlight=False)
     if report.errors and not any(f.status in ("added", "updated", "unchanged", "duplicate") for f in report.files):
         raise typer.Exit(1)
+
+
+def report_table(report):
+    """The ingest report's totals as a two-column rich table (files, pages, OCR pages, chunks, ..., seconds)."""
+    from rich.table import Table
+
+    table = Table(title="ingest report", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("", justify="right")
+    for name, value in report.totals().items():
+        table.add_row(name.replace("_", " "), f"{value:.1f}" if name == "seconds" else str(value))
+    return table
 
 
 @app.command()

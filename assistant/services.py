@@ -16,6 +16,9 @@ from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever, HybridSearcher
 from assistant.settings import Settings
 from assistant.store import ChromaStore, open_client
+from ingest.loaders import DocumentLoader
+from ingest.manifest import Manifest
+from ingest.ocr import RapidOcr
 from ingest.pipeline import Ingestor
 from ingest.splitting import PolicySplitter
 
@@ -58,7 +61,14 @@ def build_services(settings: Settings) -> Services:
         embeddings,
         location=str(settings.chroma_path),
     )
-    ingestor = Ingestor(store, PolicySplitter(settings.chunk_size, settings.chunk_overlap))
+    assert settings.manifest_path is not None  # set by the settings validator
+    ocr = RapidOcr(min_score=settings.ocr_min_score) if settings.ocr_enabled else None
+    ingestor = Ingestor(
+        store,
+        PolicySplitter(settings.chunk_size, settings.chunk_overlap),
+        Manifest(settings.manifest_path),
+        DocumentLoader(ocr),
+    )
     searcher = HybridSearcher(store, fetch_k=settings.fetch_k, rrf_k=settings.rrf_k)
     retriever = HybridRetriever(searcher=searcher, k=settings.top_k)
     prompts = Prompts(settings.prompts_dir)

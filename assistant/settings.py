@@ -77,9 +77,10 @@ class Settings(BaseSettings):
     chunk_size: int = Field(
         default=320,
         ge=50,
+        le=350,
         description=(
-            "Largest chunk, in characters. 320 Chinese characters plus the heading stay well "
-            "inside e5's 512-token window."
+            "Largest chunk, in characters (at most 350: with its 150-character heading path "
+            "a chunk then stays inside e5's 512-token window)."
         ),
     )
     chunk_overlap: int = Field(default=40, ge=0, description="Characters shared by neighbouring chunks.")
@@ -123,6 +124,18 @@ class Settings(BaseSettings):
         description="Folder of the embedded Chroma database; defaults to <data_dir>/chroma.",
     )
     chroma_collection: str = Field(default="minsheng", description="Chroma collection name.")
+    manifest_path: Path | None = Field(
+        default=None,
+        description="SQLite file recording every ingested document; defaults to <data_dir>/manifest.sqlite.",
+    )
+
+    ocr_enabled: bool = Field(
+        default=True,
+        description="Read scanned or garbled PDF pages with RapidOCR (PP-OCRv4, bundled; ~5-20 s a page on 2 cores).",
+    )
+    ocr_min_score: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Lowest OCR confidence (0-1) for a recognised line to be kept."
+    )
 
     llm_base_url: str | None = Field(
         default=None,
@@ -141,6 +154,8 @@ class Settings(BaseSettings):
     def _derive_paths(self) -> "Settings":
         if self.chroma_path is None:
             self.chroma_path = self.data_dir / "chroma"
+        if self.manifest_path is None:
+            self.manifest_path = self.data_dir / "manifest.sqlite"
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError("chunk_overlap must be smaller than chunk_size")
         return self

@@ -240,3 +240,15 @@ class ChromaStore:
             if len(res["ids"]) < page_size:
                 return out
             offset += page_size
+
+    def ids_by_source(self, page_size: int = 5000) -> dict[str, set[str]]:
+        """Every stored chunk id grouped by its ``source`` metadata (one scan, no vectors or text)."""
+        out: dict[str, set[str]] = {}
+        offset = 0
+        while True:
+            res = self.collection.get(include=["metadatas"], limit=page_size, offset=offset)
+            for cid, md in zip(res["ids"], res["metadatas"]):
+                out.setdefault(str((md or {}).get("source", "")), set()).add(cid)
+            if len(res["ids"]) < page_size:
+                return out
+            offset += page_size

@@ -6,6 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+#: Characters of title and heading path put before a chunk's text for embedding: with the
+#: default 320-character chunks this keeps the whole under e5's 512-token window, Chinese
+#: text taking at most about one token per character in its tokenizer.
+MAX_CONTEXT_HEAD = 150
+
+
 @dataclass(frozen=True)
 class Chunk:
     """One indexed piece of a document.
@@ -15,7 +21,8 @@ class Chunk:
         text: the text shown to users and quoted in answers.
         metadata: flat str/int/float values (Chroma's rule): ``doc_id``, ``source``,
             ``file_name``, ``title``, ``page``/``page_end`` (1-based, 0 = no pages),
-            ``heading``, ``article`` (第X条), ``chunk_index`` and, when known, ``issuer``
+            ``heading`` (the path of headings, outline titles or the FAQ question above it),
+            ``article`` (第X条), ``heading_path`` (heading › article), ``chunk_index`` and, when known, ``issuer``
             (发文机关), ``doc_number`` (文号), ``date``, ``region``, ``topic``, ``source_url``.
     """
 
@@ -29,11 +36,21 @@ class Chunk:
 
     def context_text(self) -> str:
         """Text used for embedding and BM25: title and heading path, then the chunk text, in
-        simplified characters (a traditional-character document is found by simplified questions)."""
+        simplified characters (a traditional-character document is found by simplified questions).
+
+        The article (第X条) joins the path when the chunk continues an article without
+        repeating its number. The path is capped at ``MAX_CONTEXT_HEAD`` characters so
+        that chunk plus path stay inside the embedding model's window.
+        """
         from assistant.text import to_simplified
 
-        head = " › ".join(p for p in (self.title, self.metadata.get("heading", "")) if p)
+        parts = [self.title, str(self.metadata.get("heading", ""))]
+        article = str(self.metadata.get("article", ""))
+        if article and "至" not in article and not self.text.lstrip().startswith(article):
+            parts.append(article)
+        head = " › ".join(p for p in parts if p)[:MAX_CONTEXT_HEAD]
         return to_simplified(f"{head}\n{self.text}" if head else self.text)
+
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Read .txt, .md and .pdf files into pages of text plus the metadata they state.
+"""Read .txt, .md, .pdf, .docx and .html files into pages of text plus the metadata they state.
 
 Each loader returns a :class:`LoadedDocument`; anything unreadable raises
 :class:`LoadError` with a one-line reason, so a batch can report it and go on.
@@ -15,11 +15,18 @@ from typing import Any
 
 import yaml
 
+from ingest.ocr import PageReader
+from ingest.pdf import PdfError, read_pdf
+
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
 
 
 class LoadError(ValueError):
     """A file could not be read; the message is one line that names the file."""
+
+
+class EmptyDocument(LoadError):
+    """The file is readable but holds no text (zero bytes, a blank scan): skipped, not an error."""
 
 
 @dataclass
@@ -32,12 +39,16 @@ class LoadedDocument:
         metadata: title, issuer (发文机关), doc_number (文号), date, region, topic,
             source_url... as found in front matter or the file's header lines.
         content_hash: SHA-256 of the file's bytes (hex).
+        page_count: pages in a PDF, 0 for other files.
+        ocr_pages: pages whose text came from OCR.
     """
 
     path: Path
     pages: list[tuple[int, str]]
     metadata: dict[str, Any] = field(default_factory=dict)
     content_hash: str = ""
+    page_count: int = 0
+    ocr_pages: int = 0
 
     @property
     def text(self) -> str:
@@ -49,7 +60,8 @@ _KEY_ALIASES = {
     "title": "title", "标题": "title",
     "issuer": "issuer", "发文机关": "issuer", "来源": "issuer",
     "doc_number": "doc_number", "文号": "doc_number",
-    "date": "date", "发布日期": "date", "成文日期": "date", "日期": "date",
+    "date": "date", "成文日期": "date", "日期": "date",
+    "published": "published", "发布日期": "published",
     "effective_date": "effective_date", "施行日期": "effective_date",
     "region": "region", "地区": "region",
     "topic": "topic", "主题": "topic",
@@ -97,17 +109,33 @@ def _front_matter(path: Path, text: str) -> tuple[dict[str, Any], str]:
     return meta, body
 
 
-def _header_lines(text: str) -> dict[str, str]:
-    """Metadata from a leading block of ``标题：…``/``发布日期：…`` lines (official web page exports)."""
+def _header_lines(text: str) -> tuple[dict[str, str], str]:
+    """Metadata from a leading block of ``标题：…``/``发布日期：…`` lines (official web page
+    exports), and the text without that block (it is metadata, not content to search).
+
+    A URL wrapped onto the next lines (printed pages) belongs to the block.
+    """
     meta: dict[str, str] = {}
-    for line in text.split("\n")[:8]:
-        m = _HEADER_LINE.match(line.strip())
-        if m and m.group(2).strip():
-            key = _KEY_ALIASES[m.group(1)]
-            meta.setdefault(key, m.group(2).strip())
-    if "date" in meta:
-        meta["date"] = meta["date"][:10]
-    return meta
+    lines = text.split("\n")
+    end = 0
+    in_url = False
+    for i, line in enumerate(lines[:12]):
+        stripped = line.strip()
+        m = _HEADER_LINE.match(stripped)
+        if m:
+            if m.group(2).strip():
+                meta.setdefault(_KEY_ALIASES[m.group(1)], m.group(2).strip())
+            in_url = m.group(1) == "原文网址"
+            end = i + 1
+        elif not stripped or (in_url and re.fullmatch(r"[\x21-\x7e]+", stripped)):
+            if meta:
+                end = i + 1
+        else:
+            break
+    for key in ("date", "published"):
+        if key in meta:
+            meta[key] = meta[key][:10]
+    return meta, ("\n".join(lines[end:]) if meta else text)
 
 
 def guess_title(text: str) -> str:
@@ -124,47 +152,38 @@ def guess_title(text: str) -> str:
 def load_text(path: Path, raw: bytes) -> LoadedDocument:
     text = _decode(path, raw)
     meta, body = _front_matter(path, text)
-    for k, v in _header_lines(body).items():
+    header, body = _header_lines(body)
+    for k, v in header.items():
         meta.setdefault(k, v)
     if not body.strip():
-        raise LoadError(f"{path}: no text found")
+        raise EmptyDocument(f"{path}: no text found")
     meta.setdefault("title", guess_title(body) or path.stem)
     return LoadedDocument(path, [(0, body)], meta)
 
 
-def load_pdf(path: Path, raw: bytes, password: str | None = None) -> LoadedDocument:
-    import io
+def _pdf_title(title: str) -> str:
+    """The PDF's own title, unless it is a tool's placeholder; a web site's name suffix dropped."""
+    title = re.sub(r"\s*[-|_–—]\s*[^-|_–—]*(?:网站|门户|政府网)\s*$", "", title.strip())
+    if not title or re.match(r"(?i)^(untitled|无标题|microsoft word|document\d*$|\S+\.(docx?|pdf|wps)$)", title):
+        return ""
+    return title
 
-    from pypdf import PdfReader
 
+def load_pdf(path: Path, raw: bytes, password: str | None = None, ocr: PageReader | None = None) -> LoadedDocument:
+    """Pages of a PDF with their numbers, cleaned; scanned pages read by ``ocr`` (see :mod:`ingest.pdf`)."""
     try:
-        reader = PdfReader(io.BytesIO(raw))
-        if reader.is_encrypted:
-            if not password:
-                raise LoadError(f"{path}: PDF is encrypted and needs a password (ingest --password)")
-            if not reader.decrypt(password):
-                raise LoadError(f"{path}: wrong password for the encrypted PDF")
-        pages = []
-        for i, page in enumerate(reader.pages, start=1):
-            try:
-                text = page.extract_text() or ""
-            except Exception as exc:  # noqa: BLE001 - one bad page must not lose the others
-                raise LoadError(f"{path}: page {i} cannot be read ({type(exc).__name__})") from None
-            pages.append((i, text.replace("\x00", "")))
-        info = reader.metadata or {}
-    except LoadError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - pypdf raises many types for broken files
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise LoadError(f"{path}: damaged or not a PDF ({reason})") from None
+        pages, info, ocr_pages = read_pdf(path, raw, password, ocr)
+    except PdfError as exc:
+        raise LoadError(str(exc)) from None
     if not any(t.strip() for _, t in pages):
-        raise LoadError(f"{path}: no text found (a scan needs OCR)")
-    meta: dict[str, Any] = {}
-    title = _plain(getattr(info, "title", None))
-    first_text = next(t for _, t in pages if t.strip())
-    meta.update(_header_lines(first_text))
-    meta.setdefault("title", title or guess_title(first_text) or path.stem)
-    return LoadedDocument(path, pages, meta)
+        how = "OCR read nothing" if ocr_pages else ("a scan needs OCR, which is off" if ocr is None else "")
+        raise EmptyDocument(f"{path}: no text found" + (f" ({how})" if how else ""))
+    first = next(i for i, (_, t) in enumerate(pages) if t.strip())
+    meta, rest = _header_lines(pages[first][1])
+    pages[first] = (pages[first][0], rest)
+    first_text = next((t for _, t in pages if t.strip()), "")
+    meta.setdefault("title", _pdf_title(info.get("title", "")) or guess_title(first_text) or path.stem)
+    return LoadedDocument(path, pages, meta, page_count=len(pages), ocr_pages=ocr_pages)
 
 
 _BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "table", "ul", "ol", "blockquote", "pre"}
@@ -205,8 +224,8 @@ def load_html(path: Path, raw: bytes) -> LoadedDocument:
     lines = [re.sub(r"[ \t\u3000]+", " ", ln).strip(" |") for ln in body.split("\n")]
     body = "\n".join(ln for ln in lines if ln)
     if not body.strip():
-        raise LoadError(f"{path}: no text found in the page")
-    meta: dict[str, Any] = _header_lines(body)
+        raise EmptyDocument(f"{path}: no text found in the page")
+    meta, body = _header_lines(body)
     # A <title> is plain text to the parser, so markup written inside it survives as text.
     title = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", "", title or "")
     title = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", "", title)).strip()
@@ -253,15 +272,18 @@ def load_docx(path: Path, raw: bytes) -> LoadedDocument:
                     lines.append(" | ".join(cells))
     body = "\n".join(lines)
     if not body.strip():
-        raise LoadError(f"{path}: no text found")
-    meta: dict[str, Any] = _header_lines(body)
+        raise EmptyDocument(f"{path}: no text found")
+    meta, body = _header_lines(body)
     title = _plain(document.core_properties.title)
     meta.setdefault("title", title or guess_title(body) or path.stem)
     return LoadedDocument(path, [(0, body)], meta)
 
 
-def load_file(path: Path, password: str | None = None) -> LoadedDocument:
-    """Read one file by its suffix; ``password`` opens encrypted PDFs.
+def load_file(
+    path: Path, password: str | None = None, ocr: PageReader | None = None, raw: bytes | None = None
+) -> LoadedDocument:
+    """Read one file by its suffix; ``password`` opens encrypted PDFs, ``ocr`` reads scanned
+    pages, ``raw`` is the file's bytes when the caller already read them.
 
     Raises:
         LoadError: unsupported type, empty, unreadable, encrypted or without text.
@@ -269,16 +291,32 @@ def load_file(path: Path, password: str | None = None) -> LoadedDocument:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise LoadError(f"{path}: unsupported file type '{suffix or '(none)'}'")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise LoadError(f"{path}: cannot read ({exc.strerror})") from None
+    if raw is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise LoadError(f"{path}: cannot read ({exc.strerror})") from None
     if not raw.strip():
-        raise LoadError(f"{path}: empty file")
+        raise EmptyDocument(f"{path}: empty file")
     if suffix == ".pdf":
-        doc = load_pdf(path, raw, password)
+        doc = load_pdf(path, raw, password, ocr)
     else:
         loader = {".docx": load_docx, ".html": load_html, ".htm": load_html}.get(suffix, load_text)
         doc = loader(path, raw)
     doc.content_hash = hashlib.sha256(raw).hexdigest()
     return doc
+
+
+class DocumentLoader:
+    """Reads files for the ingest pipeline, with the OCR engine chosen by the composition root.
+
+    Args:
+        ocr: reads scanned or garbled PDF pages; ``None`` leaves such pages empty.
+    """
+
+    def __init__(self, ocr: PageReader | None = None):
+        self.ocr = ocr
+
+    def load(self, path: Path, password: str | None = None, raw: bytes | None = None) -> LoadedDocument:
+        """See :func:`load_file`. Raises :class:`LoadError` (:class:`EmptyDocument` for no text)."""
+        return load_file(path, password, self.ocr, raw)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.regions import regions_in
+from ingest.structure import ARTICLE, CN_HEADING
 
 # 文号 in the two common bracket styles (穗府办规〔2024〕13号, 徐住保办发[2017]6号) and
 # decree numbers (国务院令第258号, 广州市人民政府令第179号).
@@ -23,6 +24,10 @@ _DOC_NUMBER = re.compile(
 # Words that stand before a 文号 in running text but are not part of it.
 _LEAD_WORDS = re.compile(r"^(?:依据|根据|按照|参照|印发|转发|见|据|按)+")
 _DATE = re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+# The date a notice was signed (a line holding only the date, under the issuer's name) and
+# the date a secretariat printed it ("…秘书处2021年12月6日印发").
+_SIGNED = re.compile(r"^\s*" + _DATE.pattern + r"\s*$", re.MULTILINE)
+_PRINTED = re.compile(_DATE.pattern + r"\s*印发\s*$", re.MULTILINE)
 _EFFECTIVE = re.compile(r"自\s*((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*起\s*(?:施行|执行|实施)")
 _TYPES = (
     ("政策解读/综述", ("综述", "解读", "回眸", "成效")),
@@ -47,25 +52,65 @@ def doc_type(title: str) -> str:
     return ""
 
 
+_LAW_STEP = re.compile(r"通过|修订|修正|修改|公布|发布")
+
+
+def _law_date(text: str) -> str:
+    """Date of a law's current text: the last 通过/修订/修正/公布 line of the preamble a
+    law opens with ("2018年10月26日 第十三届全国人大常委会…修正"), before its first
+    chapter or article; "" when the text has no such preamble."""
+    found = ""
+    for line in text.split("\n")[:20]:
+        stripped = line.strip().lstrip("#").strip()
+        if CN_HEADING.match(stripped) or ARTICLE.match(stripped):
+            break
+        m = _DATE.match(stripped)
+        if m and _LAW_STEP.search(stripped) and "施行" not in stripped:
+            found = _iso(m)
+    return found
+
+
+def _cited(line: str, m: re.Match) -> bool:
+    """A 文号 quoted as a reference: in brackets, after a 《title》, or after 根据/依据."""
+    before = line[: m.start()]
+    return bool(re.search(r"[（(]$|》$|[（(][^）)]*$", before)) or bool(re.match(r"(?:依据|根据|按照|参照|见|据)", m.group(0)))
+
+
+def _own_doc_number(title: str, head: str) -> str:
+    """The document's own 文号: in its title, else a line holding only it, else the first
+    one in the head that is not a reference to another document ("" when none)."""
+    m = _DOC_NUMBER.search(title)
+    if m:
+        return _LEAD_WORDS.sub("", m.group(0))
+    own: list[tuple[bool, str]] = []
+    for line in head.splitlines():
+        for m in _DOC_NUMBER.finditer(line):
+            if not _cited(line, m):
+                own.append((line.strip() == m.group(0), _LEAD_WORDS.sub("", m.group(0))))
+    standalone = [n for alone, n in own if alone]
+    return (standalone or [n for _, n in own] or [""])[0]
+
+
 def extract_metadata(text: str, title: str) -> dict[str, Any]:
     """Metadata guessed from the first part of ``text`` and the ``title``.
 
-    Returns keys that were found among: ``doc_number`` (文号), ``date`` (first date in the
-    head, ISO), ``effective_date`` (施行日期, from "自…起施行"), ``region`` (names in the
+    Returns keys that were found among: ``doc_number`` (文号), ``date`` (ISO: for a law the
+    date of its latest 通过/修订/公布, else the date a notice was signed, else printed
+    (…印发), else the first date in the head),
+    ``effective_date`` (施行日期, from "自…起施行"), ``region`` (names in the
     title, "、"-joined), ``doc_type``.
     """
     # Spaces go, line breaks stay: a 文号 is matched within one line, so the end of the
     # line before it cannot be read as part of the issuing body's abbreviation.
     head = re.sub(r"令\s*\n\s*第", "令第", re.sub(r"[ \t\u3000]+", "", text[:1500]))
     out: dict[str, Any] = {}
-    m = _DOC_NUMBER.search(re.sub(r"\s+", "", title))
-    if not m:
-        m = next((found for line in head.splitlines() if (found := _DOC_NUMBER.search(line))), None)
-    if m:
-        out["doc_number"] = _LEAD_WORDS.sub("", m.group(0))
-    m = _DATE.search(re.sub(r"\s+", "", head))
-    if m:
-        out["date"] = _iso(m)
+    number = _own_doc_number(re.sub(r"\s+", "", title), head)
+    if number:
+        out["doc_number"] = number
+    date = _law_date(text)
+    m = None if date else (_SIGNED.search(text) or _PRINTED.search(text) or _DATE.search(re.sub(r"\s+", "", head)))
+    if date or m:
+        out["date"] = date or _iso(m)
     m = _EFFECTIVE.search(re.sub(r"\s+", "", text))
     if m:
         out["effective_date"] = _iso(m)

@@ -1,21 +1,26 @@
 """Ingest files into the store: load, split, embed only what is new, report every file.
 
-Idempotent: chunk ids are content hashes, so re-running on unchanged files embeds nothing.
-A changed file has its new chunks added before its old ones are removed, so a crash in
-between leaves extra chunks rather than a missing document. One bad file never stops the
-batch; its one-line reason lands in the report.
+Idempotent: the manifest (:mod:`ingest.manifest`) remembers each file's fingerprint (its
+bytes, its sidecar metadata and the splitter's rules), so an unchanged file is passed over
+without being read again, and chunk ids are content hashes, so nothing is embedded twice.
+A changed file has its new chunks added before its old ones are removed, and its manifest
+row says ``pending`` meanwhile, so a crash at any point is repaired by the next run. One bad
+file never stops the batch; its one-line reason lands in the report.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from assistant.store import ChromaStore
-from ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_file
+from ingest.loaders import SUPPORTED_SUFFIXES, DocumentLoader, EmptyDocument, LoadError
+from ingest.manifest import DocumentRecord, Manifest
 from ingest.metadata import extract_metadata, sidecar_metadata
 from ingest.splitting import PolicySplitter
 
@@ -24,38 +29,77 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class FileResult:
-    """Outcome for one file: ``status`` is added, updated, unchanged, duplicate, skipped or error."""
+    """Outcome for one file.
+
+    ``status`` is added, updated, unchanged, duplicate, skipped (no text, unsupported type)
+    or error; ``chunks`` is how many chunks the file has in the index (0 for a duplicate),
+    ``embedded`` how many of them this run wrote.
+    """
 
     path: str
     status: str
     chunks: int = 0
     detail: str = ""
+    pages: int = 0
+    ocr_pages: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
 
 
 @dataclass
 class IngestReport:
-    """Everything one ingest run did, file by file."""
+    """Everything one ingest run did, file by file, plus what recovery and pruning did."""
 
     files: list[FileResult] = field(default_factory=list)
     seconds: float = 0.0
+    pruned: list[str] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
 
     @property
     def chunks_added(self) -> int:
-        return sum(f.chunks for f in self.files if f.status in ("added", "updated"))
+        return sum(f.embedded for f in self.files)
 
     @property
     def errors(self) -> list[FileResult]:
         return [f for f in self.files if f.status == "error"]
 
-    def summary(self) -> str:
-        parts = [f"{len(self.files)} files"]
+    def totals(self) -> dict[str, float | int]:
+        """The run in figures: files, pages, OCR pages, chunks, embedded, per status, seconds."""
+        out: dict[str, float | int] = {
+            "files": len(self.files),
+            "pages": sum(f.pages for f in self.files),
+            "ocr_pages": sum(f.ocr_pages for f in self.files),
+            "chunks": sum(f.chunks for f in self.files),
+            "embedded": self.chunks_added,
+        }
         for status in ("added", "updated", "unchanged", "duplicate", "skipped", "error"):
-            if self.count(status):
-                parts.append(f"{self.count(status)} {status}")
-        parts.append(f"{self.chunks_added} chunks embedded")
+            out[status] = self.count(status)
+        out["pruned"] = len(self.pruned)
+        out["recovered"] = len(self.recovered)
+        out["seconds"] = round(self.seconds, 2)
+        return out
+
+    def to_dict(self) -> dict:
+        """JSON-ready report: ``totals`` and one entry per file."""
+        return {
+            "totals": self.totals(),
+            "files": [asdict(f) for f in self.files],
+            "pruned": self.pruned,
+            "recovered": self.recovered,
+        }
+
+    def summary(self) -> str:
+        t = self.totals()
+        parts = [f"{t['files']} files"]
+        for status in ("added", "updated", "unchanged", "duplicate", "skipped", "error", "pruned"):
+            if t[status]:
+                parts.append(f"{t[status]} {status}")
+        parts.append(f"{t['chunks']} chunks ({t['embedded']} embedded)")
+        if t["ocr_pages"]:
+            parts.append(f"{t['ocr_pages']} OCR pages")
         parts.append(f"{self.seconds:.1f} s")
         return ", ".join(parts)
 
@@ -77,7 +121,7 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
             for f in sorted(p.rglob("*")):
                 if not f.is_file() or any(part.startswith(".") for part in f.relative_to(p).parts):
                     continue
-                if f.stem.lower() == "readme":
+                if f.stem.lower() == "readme" or f.name == "SOURCES.tsv":
                     continue
                 if f.suffix.lower() in SUPPORTED_SUFFIXES:
                     files.append(f)
@@ -92,72 +136,201 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
     return files, problems
 
 
+Progress = Callable[[FileResult, int, int], None]
+
+
 class Ingestor:
-    """Loads, splits and stores documents.
+    """Loads, splits and stores documents, keeping the manifest and the store in agreement.
 
     Args:
         store: where chunks go.
         splitter: turns a loaded document into chunks.
+        manifest: one row per document file.
+        loader: reads files (OCR for scanned PDFs when it has an OCR engine).
     """
 
-    def __init__(self, store: ChromaStore, splitter: PolicySplitter):
+    def __init__(self, store: ChromaStore, splitter: PolicySplitter, manifest: Manifest, loader: DocumentLoader):
         self.store = store
         self.splitter = splitter
+        self.manifest = manifest
+        self.loader = loader
 
     def ingest(
         self,
         paths: Iterable[Path],
         rebuild: bool = False,
-        progress: Callable[[FileResult], None] | None = None,
+        progress: Progress | None = None,
         password: str | None = None,
+        prune: bool = False,
     ) -> IngestReport:
-        """Ingest files and folders; ``rebuild`` empties the collection first; ``password``
-        opens encrypted PDFs.
+        """Ingest files and folders.
+
+        Args:
+            paths: files and folders.
+            rebuild: empty the collection and the manifest first.
+            progress: called after each file with (result, files done, files in total).
+            password: opens encrypted PDFs.
+            prune: first remove documents whose files no longer exist.
 
         Never raises for a bad file: each outcome is in the returned report.
         """
         started = time.perf_counter()
+        run_id, clean = self.manifest.start_run()
+        report = IngestReport()
         if rebuild:
             self.store.reset()
+            self.manifest.clear()
+        else:
+            report.recovered = self.recover(full=not clean)
+        if prune:
+            report.pruned = self.prune()
         files, problems = expand_paths(paths)
-        report = IngestReport(files=list(problems))
-        if progress:
-            for result in problems:
-                progress(result)
+        total = len(files) + len(problems)
+        for result in problems:
+            report.files.append(result)
+            if progress:
+                progress(result, len(report.files), total)
         for path in files:
+            t0 = time.perf_counter()
             result = self._ingest_one(path, password)
+            result.seconds = round(time.perf_counter() - t0, 3)
             if result.status == "error":
                 log.info("%s", result.detail)
             report.files.append(result)
             if progress:
-                progress(result)
+                progress(result, len(report.files), total)
+        self.manifest.finish_run(run_id)
         report.seconds = time.perf_counter() - started
         return report
+
+    def recover(self, full: bool = False) -> list[str]:
+        """Bring the manifest and the store back into agreement after an interrupted run.
+
+        A ``pending`` row whose new chunks all made it is marked indexed; otherwise its
+        chunks are removed with the row, so the file counts as new next time. With ``full``
+        (the previous run did not finish) the whole store is compared with the manifest:
+        chunks of no indexed row are deleted, and rows missing chunks are dropped.
+
+        Returns:
+            The sources that were repaired.
+        """
+        repaired: list[str] = []
+        pending = [r for r in self.manifest.all() if r.status == "pending"]
+        if not pending and not full:
+            return repaired
+        stored = self.store.ids_by_source()
+        for rec in pending:
+            have = stored.get(rec.source, set())
+            if have == set(rec.pending_ids):
+                rec.status, rec.chunk_ids, rec.pending_ids, rec.error = "indexed", rec.pending_ids, [], ""
+                self.manifest.put(rec)
+            else:
+                self.store.delete(have)
+                self.manifest.remove([rec.source])
+                stored.pop(rec.source, None)
+            repaired.append(rec.source)
+        if full:
+            rows = {r.source: r for r in self.manifest.all()}
+            for source, ids in stored.items():
+                rec = rows.get(source)
+                expected = set(rec.chunk_ids) if rec else set()
+                if ids == expected:
+                    continue
+                self.store.delete(ids - expected)
+                if rec and not expected <= ids:
+                    self.store.delete(ids & expected)
+                    self.manifest.remove([source])
+                repaired.append(source)
+            for source, rec in rows.items():
+                if rec.chunk_ids and source not in stored:
+                    self.manifest.remove([source])
+                    repaired.append(source)
+        if repaired:
+            log.warning("repaired %d document(s) left by an interrupted ingest", len(repaired))
+        return sorted(set(repaired))
+
+    def prune(self) -> list[str]:
+        """Remove documents whose files no longer exist; returns their sources."""
+        gone = [r for r in self.manifest.all() if not Path(r.source).exists()]
+        for rec in gone:
+            self.store.delete(set(rec.chunk_ids) | set(rec.pending_ids))
+            self.manifest.remove([rec.source])
+        return [r.source for r in gone]
+
+    def remove(self, source: str) -> bool:
+        """Remove one document (by its resolved path) from the index and the manifest."""
+        rec = self.manifest.get(source)
+        ids = set(self.store.ids_where({"source": source}))
+        if rec:
+            ids |= set(rec.chunk_ids) | set(rec.pending_ids)
+        self.store.delete(ids)
+        self.manifest.remove([source])
+        return bool(rec or ids)
+
+    def _fingerprint(self, content_hash: str, sidecar: dict) -> str:
+        key = json.dumps([content_hash, self.splitter.fingerprint, sorted(sidecar.items())], ensure_ascii=False)
+        return hashlib.sha256(key.encode()).hexdigest()
 
     def _ingest_one(self, path: Path, password: str | None = None) -> FileResult:
         source = str(path.resolve())
         try:
-            doc = load_file(path, password)
+            raw = path.read_bytes()
+        except OSError as exc:
+            return FileResult(source, "error", detail=f"{path}: cannot read ({exc.strerror})")
+        content_hash = hashlib.sha256(raw).hexdigest()
+        sidecar = sidecar_metadata(path)
+        fingerprint = self._fingerprint(content_hash, sidecar)
+        rec = self.manifest.get(source)
+        twin = self.manifest.indexed_with_hash(content_hash, other_than=source)
+        if rec and rec.fingerprint == fingerprint:
+            if rec.status == "indexed":
+                return FileResult(source, "unchanged", rec.chunks, pages=rec.pages, ocr_pages=rec.ocr_pages)
+            if rec.status == "skipped":
+                return FileResult(source, "skipped", 0, rec.error, pages=rec.pages, ocr_pages=rec.ocr_pages)
+            if rec.status == "duplicate" and twin:
+                return FileResult(source, "duplicate", 0, rec.error)
+        old_ids = set(rec.chunk_ids) if rec else set(self.store.ids_where({"source": source}))
+        if twin:
+            detail = f"{path}: same content as {Path(twin.source).name}; not indexed twice"
+            self.store.delete(old_ids)
+            self.manifest.put(DocumentRecord(source, content_hash, fingerprint, "duplicate", duplicate_of=twin.source, error=detail))
+            return FileResult(source, "duplicate", 0, detail)
+        try:
+            doc = self.loader.load(path, password, raw=raw)
+        except EmptyDocument as exc:
+            self.store.delete(old_ids)
+            self.manifest.put(DocumentRecord(source, content_hash, fingerprint, "skipped", error=str(exc)))
+            return FileResult(source, "skipped", 0, str(exc))
         except LoadError as exc:
-            return FileResult(source, "error", detail=str(exc))
+            # An unreadable new version leaves the last good chunks in place, recorded with the
+            # error; without a fingerprint, the next run tries the file again (with a password, say).
+            self.manifest.put(DocumentRecord(source, content_hash, "", "error", chunk_ids=sorted(old_ids), error=str(exc)))
+            return FileResult(source, "error", len(old_ids), str(exc))
         # Priority, lowest first: guessed from the text, stated by the file, the sidecar.
         stated = {k: v for k, v in doc.metadata.items() if v}
         base = extract_metadata(doc.text, str(stated.get("title", "")))
         base.update(stated)
-        base.update(sidecar_metadata(path))
-        base.update(source=source, file_name=path.name, doc_id=doc.content_hash[:16])
+        base.update(sidecar)
+        if not base.get("date") and base.get("published"):
+            base["date"] = base["published"]
+        base.update(source=source, file_name=path.name, doc_id=content_hash[:16])
         chunks = self.splitter.split(doc, base)
+        record = DocumentRecord(
+            source, content_hash, fingerprint, "pending", pages=doc.page_count, ocr_pages=doc.ocr_pages,
+            title=str(base.get("title", "")),
+        )
         if not chunks:
-            return FileResult(source, "error", detail=f"{path}: no text found")
+            self.store.delete(old_ids)
+            record.status, record.error = "skipped", f"{path}: no text found"
+            self.manifest.put(record)
+            return FileResult(source, "skipped", 0, record.error, doc.page_count, doc.ocr_pages)
         new_ids = [c.id for c in chunks]
-        old_ids = set(self.store.ids_where({"source": source}))
-        if old_ids == set(new_ids):
-            return FileResult(source, "unchanged", len(chunks))
-        present = self.store.existing_ids(new_ids) - old_ids
-        if present:
-            other = self.store.collection.get(ids=[next(iter(present))], include=["metadatas"])["metadatas"][0]
-            return FileResult(source, "duplicate", 0, f"{path}: same content as {other.get('file_name', '?')}; not indexed twice")
+        record.chunk_ids, record.pending_ids = sorted(old_ids), new_ids
+        self.manifest.put(record)
         to_add = [c for c in chunks if c.id not in old_ids]
         self.store.add(to_add)
         self.store.delete(old_ids - set(new_ids))
-        return FileResult(source, "updated" if old_ids else "added", len(to_add))
+        record.status, record.chunk_ids, record.pending_ids = "indexed", new_ids, []
+        self.manifest.put(record)
+        status = "unchanged" if not to_add and old_ids == set(new_ids) else ("updated" if old_ids else "added")
+        return FileResult(source, status, len(chunks), "", doc.page_count, doc.ocr_pages, embedded=len(to_add))

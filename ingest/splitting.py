@@ -1,15 +1,17 @@
 """Structure-aware splitting of Chinese policy text into chunks.
 
-Policy documents are organised in 编/章/节 and articles (第X条). The splitter keeps the
-heading path of every chunk, cuts between articles before it cuts inside one, and inside an
-article between sentences (。！？), then clauses (；，). Within those boundaries the packing is
-langchain's ``RecursiveCharacterTextSplitter``.
+Policy documents are organised in 编/章/节 and articles (第X条), notices in outlines
+(一、 （一） 1.), guides in question/answer pairs. The splitter keeps the heading path of
+every chunk (headings, outline titles, the FAQ question), cuts between articles before it
+cuts inside one, and inside an article between sentences (。！？), then clauses (；，).
+Within those boundaries the packing is langchain's ``RecursiveCharacterTextSplitter``.
 """
 
 from __future__ import annotations
 
 import bisect
 import hashlib
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,17 +20,18 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from assistant.types import Chunk
 from ingest.loaders import LoadedDocument
+from ingest.structure import ARTICLE, CN_HEADING, CN_NUM, MD_HEADING, is_question, outline_level
 
-CN_NUM = "零〇一二三四五六七八九十百千两0-9０-９"
-ARTICLE = re.compile(rf"^\s*(第[{CN_NUM}]+条)")
 _ARTICLE_LINES = re.compile(ARTICLE.pattern, re.MULTILINE)
-_CN_HEADING = re.compile(rf"^\s*(第[{CN_NUM}]+([编章节]))\s*(\S.*)?$")
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
 _CN_LEVEL = {"编": 1, "章": 2, "节": 3}
+# Heading levels: 编/章/节 1-3, Markdown # 4-9, outline titles 11-14, a FAQ question 20.
+_OUTLINE_BASE = 10
+_QUESTION_LEVEL = 20
+_LIST_ITEM_END = re.compile(r"[。；，：;,:]$")
 
 #: Part of every chunk id: bump it when splitting or chunk metadata change, so that the next
 #: ingest replaces chunks made by the old rules instead of keeping them as "unchanged".
-SPLITTER_VERSION = 2
+SPLITTER_VERSION = 3
 
 # Boundaries from strongest to weakest; all zero-width or line breaks, so no text is lost.
 SEPARATORS = [
@@ -50,16 +53,28 @@ class _Section:
 
 
 def _heading(line: str) -> tuple[int, str] | None:
+    """(level, title) when ``line`` is a heading: Markdown, 第X编/章/节, a short outline title
+    (一、基本条件 — not an item ending in 。；), or a FAQ question."""
     stripped = line.strip()
-    m = _MD_HEADING.match(stripped)
+    m = MD_HEADING.match(stripped)
     if m:
         title = m.group(2).strip()
-        cn = _CN_HEADING.match(title)
+        cn = CN_HEADING.match(title)
         level = _CN_LEVEL[cn.group(2)] if cn else len(m.group(1)) + 3
         return level, title
-    m = _CN_HEADING.match(stripped)
+    m = CN_HEADING.match(stripped)
     if m and len(stripped) <= 40 and not ARTICLE.match(stripped):
         return _CN_LEVEL[m.group(2)], re.sub(r"\s+", " ", stripped)
+    if ARTICLE.match(stripped):
+        return None
+    level = outline_level(stripped)
+    question = is_question(stripped)
+    # A numbered question (一、…能领多久？) is an outline title; a case or sub-question under
+    # it nests below instead of replacing it.
+    if level and (question and len(stripped) <= 80 or len(stripped) <= 30 and not _LIST_ITEM_END.search(stripped)):
+        return _OUTLINE_BASE + level, stripped
+    if question:
+        return _QUESTION_LEVEL, stripped
     return None
 
 
@@ -102,6 +117,8 @@ class PolicySplitter:
 
     def __init__(self, chunk_size: int = 320, chunk_overlap: int = 40):
         self.chunk_size = chunk_size
+        #: Changes whenever the same file would be split differently (see the manifest).
+        self.fingerprint = f"{SPLITTER_VERSION}:{chunk_size}:{chunk_overlap}"
         self._splitter = RecursiveCharacterTextSplitter(
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
@@ -125,6 +142,7 @@ class PolicySplitter:
             return page_numbers[max(0, bisect.bisect_right(page_starts, offset) - 1)]
 
         chunks: list[Chunk] = []
+        seen: set[tuple[str, str]] = set()
         for sec in sections(text):
             articles = [(m.start(), m.group(1)) for m in _ARTICLE_LINES.finditer(sec.text)]
             cursor = 0
@@ -140,13 +158,23 @@ class PolicySplitter:
                 elif not inside and before:
                     inside = [before[-1]]
                 article = inside[0] if len(inside) == 1 else (f"{inside[0]}至{inside[-1]}" if inside else "")
+                if (sec.heading, piece) in seen:
+                    continue  # a repeated passage adds nothing to search (800k chars of one phrase, say)
+                seen.add((sec.heading, piece))
                 md = dict(base_metadata)
-                md.update(heading=sec.heading, article=article, articles=",".join(inside), chunk_index=len(chunks))
+                md.update(
+                    heading=sec.heading,
+                    article=article,
+                    articles=",".join(inside),
+                    heading_path=" › ".join(p for p in (sec.heading, article) if p),
+                    chunk_index=len(chunks),
+                )
                 if page_numbers[0] > 0:
                     md["page"] = page_at(sec.start + local)
                     md["page_end"] = page_at(sec.start + cursor - 1)
                 else:
                     md["page"] = 0
-                digest = hashlib.sha256(f"{SPLITTER_VERSION}\x1f{doc.content_hash}\x1f{len(chunks)}\x1f{piece}".encode()).hexdigest()
+                key = json.dumps([SPLITTER_VERSION, doc.content_hash, piece, sorted(md.items())], ensure_ascii=False, default=str)
+                digest = hashlib.sha256(key.encode()).hexdigest()
                 chunks.append(Chunk(id=digest[:32], text=piece, metadata=md))
         return chunks

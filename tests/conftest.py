@@ -118,8 +118,16 @@ def services(settings_factory, embeddings):
     return svc
 
 
+_OCR = None
+
+
 def _share_model(svc, embeddings) -> None:
+    """Give ``svc`` the session's loaded embedding model and OCR engine."""
+    global _OCR
     svc.embeddings._impl = embeddings.load()
+    if svc.ingestor.loader.ocr is not None:
+        _OCR = _OCR or svc.ingestor.loader.ocr
+        svc.ingestor.loader.ocr = _OCR
 
 
 @pytest.fixture

@@ -24,16 +24,19 @@ def test_cli_ask_json(services, monkeypatch):
     assert data["refused"] is True and data["citations"] == []
 
 
-def test_cli_ingest_reports_errors_in_one_line(fresh_services, monkeypatch, tmp_path):
+def test_cli_ingest_reports_each_file_and_totals(fresh_services, monkeypatch, tmp_path):
     monkeypatch.setattr("assistant.cli._services", lambda data_dir=None: fresh_services)
-    bad = tmp_path / "empty.txt"
-    bad.write_text("")
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
     good = tmp_path / "ok.md"
     good.write_text("---\ntitle: 测试\n---\n第一条 这是一条测试规定。\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["ingest", str(tmp_path), "--json"])
     data = json.loads(result.stdout)
     statuses = {f["path"].rsplit("/", 1)[-1]: f["status"] for f in data["files"]}
-    assert statuses == {"empty.txt": "error", "ok.md": "added"}
+    assert statuses == {"empty.txt": "skipped", "broken.docx": "error", "ok.md": "added"}
+    details = [f["detail"] for f in data["files"] if f["status"] != "added"]
+    assert all("\n" not in d and str(tmp_path) in d for d in details)
+    assert data["totals"]["files"] == 3 and data["totals"]["chunks"] == 1 and data["totals"]["error"] == 1
 
 
 def test_rendered_answer_never_contains_document_html():

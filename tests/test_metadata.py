@@ -9,9 +9,16 @@ from tests.conftest import corpus_path
 
 def test_doc_numbers_in_both_bracket_styles_and_decrees():
     assert extract_metadata("穗府办规〔2024〕13号\n广州市…通知", "")["doc_number"] == "穗府办规〔2024〕13号"
-    assert extract_metadata("依据徐住保办发[2017]6号文件", "")["doc_number"] == "徐住保办发[2017]6号"
+    assert extract_metadata("徐住保办发[2017]6号\n关于公共租赁住房租赁补贴的通知", "")["doc_number"] == "徐住保办发[2017]6号"
     assert extract_metadata("1999年1月22日 中华人民共和国国务院令第258号发布", "")["doc_number"] == "国务院令第258号"
     assert extract_metadata("广州市人民政府令\n第179号", "")["doc_number"] == "广州市人民政府令第179号"
+
+
+def test_a_cited_doc_number_is_not_the_documents_own():
+    for text in ("依据徐住保办发[2017]6号文件", "按照《实施细则》徐住保办发[2017]6号）办理", "根据《通知》（国办发〔2024〕38号）精神"):
+        assert "doc_number" not in extract_metadata(text, ""), text
+    md = extract_metadata("根据《通知》（国办发〔2024〕38号）\n穗医保规字〔2024〕1号\n", "")
+    assert md["doc_number"] == "穗医保规字〔2024〕1号"
 
 
 def test_dates_region_and_type():

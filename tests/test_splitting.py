@@ -73,5 +73,6 @@ def test_real_pdf_keeps_page_numbers_and_articles():
 def test_text_header_lines_become_metadata():
     doc = load_file(corpus_path("txt", "gz_yidi_jiuyi_beian_guide.txt"))
     assert doc.metadata["title"].startswith("无需个人垫付")
-    assert doc.metadata["date"] == "2023-12-14"
+    assert doc.metadata["published"] == "2023-12-14"
     assert doc.metadata["source_url"].startswith("https://www.gz.gov.cn/")
+    assert "原文网址" not in doc.text and "发布日期" not in doc.text  # metadata, not content

