@@ -150,6 +150,12 @@ class Settings(BaseSettings):
 
     hotline: str = Field(default="12345", description="Hotline named in refusals (12345 政务服务便民热线).")
 
+    def with_data_dir(self, data_dir: Path) -> "Settings":
+        """These settings over another data folder: the index and manifest paths move with it."""
+        return self.model_copy(
+            update={"data_dir": data_dir, "chroma_path": data_dir / "chroma", "manifest_path": data_dir / "manifest.sqlite"}
+        )
+
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":
         if self.chroma_path is None:

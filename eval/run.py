@@ -53,7 +53,7 @@ def evaluate(
     out_dir = out_dir or settings.data_dir / "eval" / datetime.now().strftime("%Y%m%d-%H%M%S")
 
     with tempfile.TemporaryDirectory(prefix="minsheng-eval-") as tmp:
-        run_settings = settings.model_copy(update={"data_dir": Path(tmp), "chroma_path": Path(tmp) / "chroma"}) if corpus else settings
+        run_settings = settings.with_data_dir(Path(tmp)) if corpus else settings
         services = build_services(run_settings)
         pipelines: list[Any] = [HybridPipeline(services)]
         facts: dict[str, Any] = {

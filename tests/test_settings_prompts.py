@@ -74,3 +74,11 @@ def test_network_guard_refuses_outside_addresses():
     with pytest.raises(NetworkBlocked):
         socket.create_connection(("93.184.216.34", 80), timeout=1)
     del ATTEMPTS[before:]  # this attempt was the test's own
+
+
+def test_moving_the_data_folder_moves_index_and_manifest(tmp_path):
+    from assistant.settings import Settings
+
+    moved = Settings(data_dir=tmp_path / "a").with_data_dir(tmp_path / "b")
+    assert moved.chroma_path == tmp_path / "b" / "chroma"
+    assert moved.manifest_path == tmp_path / "b" / "manifest.sqlite"
