@@ -53,7 +53,7 @@ def ingest(
             # even without a terminal.
             if not as_json and (result.status not in ("unchanged",) or result.detail):
                 line = result.detail or result.path
-                console.print(f"[{colours.get(result.status, 'white')}]{result.status:9}[/] {result.chunks:5d}  {line}", highlight=False)
+                console.print(f"[{colours.get(result.status, 'white')}]{result.status:9}[/] {result.chunks:5d}  {line}", highlight=False, soft_wrap=True)
 
         report = services.ingestor.ingest(paths, rebuild=rebuild, progress=progress, password=password, prune=prune)
     if as_json:

@@ -9,12 +9,17 @@ letters: what fonts without a ToUnicode map extract as).
 from __future__ import annotations
 
 import io
+import logging
 import unicodedata
 from pathlib import Path
 from typing import Any
 
 from ingest.cleanup import clean_pdf_pages
 from ingest.ocr import PageReader, lines_to_text, render_page
+
+# pypdf logs a warning for each oddity of a broken file; the one-line LoadError that names
+# the file is what users need, so its chatter is kept to real errors.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 MIN_TEXT_CHARS = 10
 MAX_ODD_SHARE = 0.3
