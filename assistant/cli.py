@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -36,7 +37,11 @@ def ingest(
     password: Annotated[Optional[str], typer.Option("--password", help="Password for encrypted PDFs.")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Index documents; unchanged files are passed over without reading or embedding them."""
+    """Index documents; unchanged files are passed over without reading or embedding them.
+
+    Exit status: 0 when every file was ingested, skipped or found unchanged; 1 when any
+    file failed (the others are still ingested); 2 for bad usage.
+    """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -52,7 +57,7 @@ def ingest(
             # Files with something to say get a line as they finish; long runs show progress
             # even without a terminal.
             if not as_json and (result.status not in ("unchanged",) or result.detail):
-                line = result.detail or result.path
+                line = result.detail or os.path.relpath(result.path)
                 console.print(f"[{colours.get(result.status, 'white')}]{result.status:9}[/] {result.chunks:5d}  {line}", highlight=False, soft_wrap=True)
 
         report = services.ingestor.ingest(paths, rebuild=rebuild, progress=progress, password=password, prune=prune)
@@ -61,10 +66,12 @@ def ingest(
     else:
         console.print(report_table(report))
         for source in report.pruned:
-            console.print(f"[yellow]pruned[/]    {source}", highlight=False)
+            console.print(f"[yellow]pruned[/]    {os.path.relpath(source)}", highlight=False, soft_wrap=True)
+        for source in report.recovered:
+            console.print(f"[yellow]recovered[/] {os.path.relpath(source)} (left half-written by an interrupted run)", highlight=False, soft_wrap=True)
         console.print(f"index: {services.store.count()} chunks in {services.settings.chroma_path}", highlight=False)
-    if report.errors and not any(f.status in ("added", "updated", "unchanged", "duplicate") for f in report.files):
-        raise typer.Exit(1)
+    if report.errors:
+        raise typer.Exit(1)  # scripts can tell; every other file was still ingested
 
 
 def report_table(report):

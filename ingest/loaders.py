@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from assistant.text import to_simplified
 from ingest.ocr import PageReader
 from ingest.pdf import PdfError, read_pdf
 
@@ -26,7 +27,15 @@ class LoadError(ValueError):
 
 
 class EmptyDocument(LoadError):
-    """The file is readable but holds no text (zero bytes, a blank scan): skipped, not an error."""
+    """The file is readable but holds no text (zero bytes, a blank scan): skipped, not an error.
+
+    ``pages`` and ``ocr_pages`` say how much was read before that was clear.
+    """
+
+    def __init__(self, message: str, pages: int = 0, ocr_pages: int = 0):
+        super().__init__(message)
+        self.pages = pages
+        self.ocr_pages = ocr_pages
 
 
 @dataclass
@@ -121,10 +130,11 @@ def _header_lines(text: str) -> tuple[dict[str, str], str]:
     in_url = False
     for i, line in enumerate(lines[:12]):
         stripped = line.strip()
-        m = _HEADER_LINE.match(stripped)
+        # Labels may be written in traditional characters (標題：, 發佈日期：); values stay as written.
+        m = _HEADER_LINE.match(to_simplified(stripped[:8]) + stripped[8:])
         if m:
             if m.group(2).strip():
-                meta.setdefault(_KEY_ALIASES[m.group(1)], m.group(2).strip())
+                meta.setdefault(_KEY_ALIASES[m.group(1)], stripped[m.start(2):].strip())
             in_url = m.group(1) == "原文网址"
             end = i + 1
         elif not stripped or (in_url and re.fullmatch(r"[\x21-\x7e]+", stripped)):
@@ -177,7 +187,7 @@ def load_pdf(path: Path, raw: bytes, password: str | None = None, ocr: PageReade
         raise LoadError(str(exc)) from None
     if not any(t.strip() for _, t in pages):
         how = "OCR read nothing" if ocr_pages else ("a scan needs OCR, which is off" if ocr is None else "")
-        raise EmptyDocument(f"{path}: no text found" + (f" ({how})" if how else ""))
+        raise EmptyDocument(f"{path}: no text found" + (f" ({how})" if how else ""), len(pages), ocr_pages)
     first = next(i for i, (_, t) in enumerate(pages) if t.strip())
     meta, rest = _header_lines(pages[first][1])
     pages[first] = (pages[first][0], rest)

@@ -36,9 +36,11 @@ CREATE TABLE IF NOT EXISTS documents (
     title         TEXT NOT NULL DEFAULT '',
     duplicate_of  TEXT NOT NULL DEFAULT '',
     error         TEXT NOT NULL DEFAULT '',
-    updated_at    TEXT NOT NULL
+    updated_at    TEXT NOT NULL,
+    text_hash     TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS documents_hash ON documents (content_hash);
+CREATE INDEX IF NOT EXISTS documents_text_hash ON documents (text_hash);
 CREATE TABLE IF NOT EXISTS runs (
     id        INTEGER PRIMARY KEY AUTOINCREMENT,
     started   TEXT NOT NULL,
@@ -58,7 +60,8 @@ def _now() -> str:
 
 @dataclass
 class DocumentRecord:
-    """One manifest row. ``chunk_ids`` are the ids in Chroma when ``status`` is indexed."""
+    """One manifest row. ``chunk_ids`` are the ids in Chroma when ``status`` is indexed;
+    ``content_hash`` hashes the file's bytes, ``text_hash`` the text read from it."""
 
     source: str
     content_hash: str
@@ -72,6 +75,7 @@ class DocumentRecord:
     duplicate_of: str = ""
     error: str = ""
     updated_at: str = ""
+    text_hash: str = ""
 
     @property
     def chunks(self) -> int:
@@ -91,6 +95,9 @@ class Manifest:
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
+        if columns and "text_hash" not in columns:  # manifests written before text hashes
+            self._db.execute("ALTER TABLE documents ADD COLUMN text_hash TEXT NOT NULL DEFAULT ''")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
@@ -99,10 +106,10 @@ class Manifest:
 
     def _row(self, row: tuple) -> DocumentRecord:
         (source, content_hash, fingerprint, status, chunk_ids, pending_ids, _chunks, pages, ocr_pages, title,
-         duplicate_of, error, updated_at) = row
+         duplicate_of, error, updated_at, text_hash) = row
         return DocumentRecord(
             source, content_hash, fingerprint, status, json.loads(chunk_ids), json.loads(pending_ids),
-            pages, ocr_pages, title, duplicate_of, error, updated_at,
+            pages, ocr_pages, title, duplicate_of, error, updated_at, text_hash,
         )
 
     def get(self, source: str) -> DocumentRecord | None:
@@ -115,11 +122,14 @@ class Manifest:
             rows = self._db.execute("SELECT * FROM documents ORDER BY source").fetchall()
         return [self._row(r) for r in rows]
 
-    def indexed_with_hash(self, content_hash: str, other_than: str) -> DocumentRecord | None:
-        """An indexed document with these bytes under another path, if any."""
+    def indexed_with_hash(self, content_hash: str, other_than: str, column: str = "content_hash") -> DocumentRecord | None:
+        """An indexed document under another path whose bytes (or, with ``column="text_hash"``,
+        whose text) hash to ``content_hash``, if any."""
+        if column not in ("content_hash", "text_hash"):
+            raise ValueError(f"unknown hash column {column!r}")
         with self._lock:
             row = self._db.execute(
-                "SELECT * FROM documents WHERE content_hash = ? AND status = 'indexed' AND source != ? ORDER BY source LIMIT 1",
+                f"SELECT * FROM documents WHERE {column} = ? AND status = 'indexed' AND source != ? ORDER BY source LIMIT 1",
                 (content_hash, other_than),
             ).fetchone()
         return self._row(row) if row else None
@@ -134,11 +144,12 @@ class Manifest:
         record.updated_at = _now()
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     record.source, record.content_hash, record.fingerprint, record.status,
                     json.dumps(record.chunk_ids), json.dumps(record.pending_ids), len(record.chunk_ids),
                     record.pages, record.ocr_pages, record.title, record.duplicate_of, record.error, record.updated_at,
+                    record.text_hash,
                 ),
             )
 

@@ -91,12 +91,13 @@ def _own_doc_number(title: str, head: str) -> str:
     return (standalone or [n for _, n in own] or [""])[0]
 
 
-def extract_metadata(text: str, title: str) -> dict[str, Any]:
+def extract_metadata(text: str, title: str, published: str = "") -> dict[str, Any]:
     """Metadata guessed from the first part of ``text`` and the ``title``.
 
     Returns keys that were found among: ``doc_number`` (文号), ``date`` (ISO: for a law the
     date of its latest 通过/修订/公布, else the date a notice was signed, else printed
-    (…印发), else the first date in the head),
+    (…印发), else ``published`` (the 发布日期 a web page states), else the first date in the
+    head),
     ``effective_date`` (施行日期, from "自…起施行"), ``region`` (names in the
     title, "、"-joined), ``doc_type``.
     """
@@ -107,10 +108,15 @@ def extract_metadata(text: str, title: str) -> dict[str, Any]:
     number = _own_doc_number(re.sub(r"\s+", "", title), head)
     if number:
         out["doc_number"] = number
-    date = _law_date(text)
-    m = None if date else (_SIGNED.search(text) or _PRINTED.search(text) or _DATE.search(re.sub(r"\s+", "", head)))
-    if date or m:
-        out["date"] = date or _iso(m)
+    # A date in running text ("自2026年3月1日起") is a guess of last resort: a stated
+    # publication date is better.
+    m = _SIGNED.search(text) or _PRINTED.search(text)
+    date = _law_date(text) or (_iso(m) if m else "") or published
+    if not date:
+        m = _DATE.search(re.sub(r"\s+", "", head))
+        date = _iso(m) if m else ""
+    if date:
+        out["date"] = date
     m = _EFFECTIVE.search(re.sub(r"\s+", "", text))
     if m:
         out["effective_date"] = _iso(m)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -33,7 +34,8 @@ class FileResult:
 
     ``status`` is added, updated, unchanged, duplicate, skipped (no text, unsupported type)
     or error; ``chunks`` is how many chunks the file has in the index (0 for a duplicate),
-    ``embedded`` how many of them this run wrote.
+    ``written`` how many of them this run wrote to the store (their vectors come from the
+    vector cache when the same text was embedded before).
     """
 
     path: str
@@ -42,7 +44,7 @@ class FileResult:
     detail: str = ""
     pages: int = 0
     ocr_pages: int = 0
-    embedded: int = 0
+    written: int = 0
     seconds: float = 0.0
 
 
@@ -60,20 +62,21 @@ class IngestReport:
 
     @property
     def chunks_added(self) -> int:
-        return sum(f.embedded for f in self.files)
+        return sum(f.written for f in self.files)
 
     @property
     def errors(self) -> list[FileResult]:
         return [f for f in self.files if f.status == "error"]
 
     def totals(self) -> dict[str, float | int]:
-        """The run in figures: files, pages, OCR pages, chunks, embedded, per status, seconds."""
+        """The run in figures: files, pages, OCR pages, chunks (of these files, in the index),
+        chunks written, files per status, pruned, recovered, seconds."""
         out: dict[str, float | int] = {
             "files": len(self.files),
             "pages": sum(f.pages for f in self.files),
             "ocr_pages": sum(f.ocr_pages for f in self.files),
             "chunks": sum(f.chunks for f in self.files),
-            "embedded": self.chunks_added,
+            "written": self.chunks_added,
         }
         for status in ("added", "updated", "unchanged", "duplicate", "skipped", "error"):
             out[status] = self.count(status)
@@ -97,7 +100,7 @@ class IngestReport:
         for status in ("added", "updated", "unchanged", "duplicate", "skipped", "error", "pruned"):
             if t[status]:
                 parts.append(f"{t[status]} {status}")
-        parts.append(f"{t['chunks']} chunks ({t['embedded']} embedded)")
+        parts.append(f"{t['chunks']} chunks ({t['written']} written)")
         if t["ocr_pages"]:
             parts.append(f"{t['ocr_pages']} OCR pages")
         parts.append(f"{self.seconds:.1f} s")
@@ -154,6 +157,7 @@ class Ingestor:
         self.splitter = splitter
         self.manifest = manifest
         self.loader = loader
+        self._demoted: list[str] = []
 
     def ingest(
         self,
@@ -192,7 +196,12 @@ class Ingestor:
                 progress(result, len(report.files), total)
         for path in files:
             t0 = time.perf_counter()
+            self._demoted = []
             result = self._ingest_one(path, password)
+            for earlier in report.files:  # a copy indexed earlier in this run gave way
+                if earlier.path in self._demoted:
+                    earlier.status, earlier.chunks, earlier.written = "duplicate", 0, 0
+                    earlier.detail = f"{earlier.path}: same content as {path.name}, which SOURCES.tsv describes; not indexed twice"
             result.seconds = round(time.perf_counter() - t0, 3)
             if result.status == "error":
                 log.info("%s", result.detail)
@@ -271,6 +280,36 @@ class Ingestor:
         key = json.dumps([content_hash, self.splitter.fingerprint, sorted(sidecar.items())], ensure_ascii=False)
         return hashlib.sha256(key.encode()).hexdigest()
 
+    def _twin(self, source: str, digest: str, column: str) -> DocumentRecord | None:
+        """The indexed document with the same bytes or text; one whose file is gone (renamed,
+        moved) is removed instead, so the file at hand takes its place."""
+        twin = self.manifest.indexed_with_hash(digest, other_than=source, column=column)
+        if twin and not Path(twin.source).exists():
+            self.store.delete(set(twin.chunk_ids) | set(twin.pending_ids))
+            self.manifest.remove([twin.source])
+            return None
+        return twin
+
+    @staticmethod
+    def _outranks(sidecar: dict, twin: DocumentRecord) -> bool:
+        """Of two copies, the one described by a SOURCES.tsv row is the one to index."""
+        return bool(sidecar) and not sidecar_metadata(Path(twin.source))
+
+    def _duplicate(self, path: Path, source: str, rec: DocumentRecord | None, twin: DocumentRecord,
+                   content_hash: str, fingerprint: str, text_hash: str, old_ids: set[str], what: str) -> FileResult:
+        detail = f"{path}: same {what} as {Path(twin.source).name}; not indexed twice"
+        self.store.delete(old_ids)
+        self.manifest.put(DocumentRecord(source, content_hash, fingerprint, "duplicate", duplicate_of=twin.source,
+                                         error=detail, text_hash=text_hash))
+        return FileResult(source, "duplicate", 0, detail)
+
+    def _demote(self, twin: DocumentRecord, winner: Path) -> None:
+        """``twin`` gives way to ``winner`` (same content, better described): its chunks go."""
+        self.store.delete(set(twin.chunk_ids))
+        twin.status, twin.chunk_ids, twin.duplicate_of = "duplicate", [], str(winner.resolve())
+        twin.error = f"{Path(twin.source).name}: same content as {winner.name}, which SOURCES.tsv describes; not indexed twice"
+        self.manifest.put(twin)
+
     def _ingest_one(self, path: Path, password: str | None = None) -> FileResult:
         source = str(path.resolve())
         try:
@@ -281,43 +320,46 @@ class Ingestor:
         sidecar = sidecar_metadata(path)
         fingerprint = self._fingerprint(content_hash, sidecar)
         rec = self.manifest.get(source)
-        twin = self.manifest.indexed_with_hash(content_hash, other_than=source)
         if rec and rec.fingerprint == fingerprint:
             if rec.status == "indexed":
                 return FileResult(source, "unchanged", rec.chunks, pages=rec.pages, ocr_pages=rec.ocr_pages)
             if rec.status == "skipped":
                 return FileResult(source, "skipped", 0, rec.error, pages=rec.pages, ocr_pages=rec.ocr_pages)
-            if rec.status == "duplicate" and twin:
+            original = self.manifest.get(rec.duplicate_of) if rec.status == "duplicate" else None
+            if original and original.status == "indexed" and Path(original.source).exists():
                 return FileResult(source, "duplicate", 0, rec.error)
         old_ids = set(rec.chunk_ids) if rec else set(self.store.ids_where({"source": source}))
-        if twin:
-            detail = f"{path}: same content as {Path(twin.source).name}; not indexed twice"
-            self.store.delete(old_ids)
-            self.manifest.put(DocumentRecord(source, content_hash, fingerprint, "duplicate", duplicate_of=twin.source, error=detail))
-            return FileResult(source, "duplicate", 0, detail)
+        twin = self._twin(source, content_hash, "content_hash")
+        if twin and not self._outranks(sidecar, twin):
+            return self._duplicate(path, source, rec, twin, content_hash, fingerprint, "", old_ids, "content")
         try:
             doc = self.loader.load(path, password, raw=raw)
         except EmptyDocument as exc:
             self.store.delete(old_ids)
-            self.manifest.put(DocumentRecord(source, content_hash, fingerprint, "skipped", error=str(exc)))
-            return FileResult(source, "skipped", 0, str(exc))
+            self.manifest.put(DocumentRecord(source, content_hash, fingerprint, "skipped", error=str(exc),
+                                             pages=exc.pages, ocr_pages=exc.ocr_pages))
+            return FileResult(source, "skipped", 0, str(exc), exc.pages, exc.ocr_pages)
         except LoadError as exc:
             # An unreadable new version leaves the last good chunks in place, recorded with the
             # error; without a fingerprint, the next run tries the file again (with a password, say).
             self.manifest.put(DocumentRecord(source, content_hash, "", "error", chunk_ids=sorted(old_ids), error=str(exc)))
             return FileResult(source, "error", len(old_ids), str(exc))
+        # The same text in another encoding or format is the same document.
+        text_hash = hashlib.sha256(re.sub(r"\s+", "", doc.text).encode()).hexdigest()
+        text_twin = None if twin else self._twin(source, text_hash, "text_hash")
+        if text_twin and not self._outranks(sidecar, text_twin):
+            return self._duplicate(path, source, rec, text_twin, content_hash, fingerprint, text_hash, old_ids, "text")
+        twin = twin or text_twin
         # Priority, lowest first: guessed from the text, stated by the file, the sidecar.
         stated = {k: v for k, v in doc.metadata.items() if v}
-        base = extract_metadata(doc.text, str(stated.get("title", "")))
+        base = extract_metadata(doc.text, str(stated.get("title", "")), str(stated.get("published", "")))
         base.update(stated)
         base.update(sidecar)
-        if not base.get("date") and base.get("published"):
-            base["date"] = base["published"]
         base.update(source=source, file_name=path.name, doc_id=content_hash[:16])
         chunks = self.splitter.split(doc, base)
         record = DocumentRecord(
             source, content_hash, fingerprint, "pending", pages=doc.page_count, ocr_pages=doc.ocr_pages,
-            title=str(base.get("title", "")),
+            title=str(base.get("title", "")), text_hash=text_hash,
         )
         if not chunks:
             self.store.delete(old_ids)
@@ -332,5 +374,9 @@ class Ingestor:
         self.store.delete(old_ids - set(new_ids))
         record.status, record.chunk_ids, record.pending_ids = "indexed", new_ids, []
         self.manifest.put(record)
+        if twin:
+            self._demote(twin, path)
+            self._demoted.append(twin.source)
         status = "unchanged" if not to_add and old_ids == set(new_ids) else ("updated" if old_ids else "added")
-        return FileResult(source, status, len(chunks), "", doc.page_count, doc.ocr_pages, embedded=len(to_add))
+        detail = f"{path}: indexed instead of its copy {Path(twin.source).name} (SOURCES.tsv describes this one)" if twin else ""
+        return FileResult(source, status, len(chunks), detail, doc.page_count, doc.ocr_pages, written=len(to_add))

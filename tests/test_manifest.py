@@ -88,6 +88,17 @@ def test_a_duplicate_is_indexed_once_its_original_is_pruned(fresh_services, tmp_
     _agree(svc)
 
 
+def test_a_renamed_file_takes_over_from_its_old_name(fresh_services, tmp_path):
+    svc = fresh_services
+    shutil.copy(KNOWLEDGE / "guangzhou_gongzufang.md", tmp_path / "old.md")
+    svc.ingestor.ingest([tmp_path])
+    (tmp_path / "old.md").rename(tmp_path / "new.md")
+    report = svc.ingestor.ingest([tmp_path])  # no --prune needed for a rename
+    assert [f.status for f in report.files] == ["added"]
+    assert {c.metadata["file_name"] for c in svc.store.all_chunks()} == {"new.md"}
+    _agree(svc)
+
+
 def test_an_unreadable_new_version_keeps_the_last_good_chunks(fresh_services, tmp_path):
     svc = fresh_services
     doc = tmp_path / "policy.docx"
@@ -182,3 +193,16 @@ def test_sigkill_mid_ingest_then_a_normal_run_leaves_manifest_and_index_in_agree
     assert {Path(r.source).name for r in svc.ingestor.manifest.all() if r.status == "indexed"} == {
         p.name for p in folder.iterdir()
     }
+
+
+def test_removing_one_document_takes_its_chunks_and_row(fresh_services, tmp_path):
+    svc = fresh_services
+    for name in ("guangzhou_gongzufang.md", "shiye_baoxian_jin.md"):
+        shutil.copy(KNOWLEDGE / name, tmp_path / name)
+    svc.ingestor.ingest([tmp_path])
+    source = str((tmp_path / "guangzhou_gongzufang.md").resolve())
+    assert svc.ingestor.remove(source) is True
+    assert not svc.store.ids_where({"source": source}) and svc.ingestor.manifest.get(source) is None
+    assert svc.ingestor.remove(source) is False
+    assert svc.store.count() > 0
+    _agree(svc)

@@ -21,6 +21,13 @@ def test_a_cited_doc_number_is_not_the_documents_own():
     assert md["doc_number"] == "穗医保规字〔2024〕1号"
 
 
+def test_a_stated_publication_date_beats_a_date_in_the_running_text():
+    text = "残疾人两项补贴标准\n自2026年3月1日起，补贴标准提高。"
+    assert extract_metadata(text, "", published="2026-02-26")["date"] == "2026-02-26"
+    assert extract_metadata(text, "")["date"] == "2026-03-01"  # nothing better known
+    assert extract_metadata(text + "\n2026年2月20日\n", "", published="2026-02-26")["date"] == "2026-02-20"  # signed
+
+
 def test_dates_region_and_type():
     md = extract_metadata("2026年6月30日印发。本办法自2026年7月1日起施行。", "上海市公共租赁住房保障家庭复核管理办法")
     assert md["date"] == "2026-06-30" and md["effective_date"] == "2026-07-01"
