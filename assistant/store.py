@@ -172,6 +172,14 @@ class ChromaStore:
             self.version += 1
         return written
 
+    def update_metadata(self, chunks: Sequence[Chunk], batch_size: int = 500) -> None:
+        """Rewrite the metadata of stored ``chunks`` (same ids, same text), without re-embedding."""
+        for start in range(0, len(chunks), batch_size):
+            batch = list(chunks[start : start + batch_size])
+            self.collection.update(ids=[c.id for c in batch], metadatas=[c.metadata for c in batch])
+        if chunks:
+            self.version += 1
+
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
         if ids:

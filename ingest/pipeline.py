@@ -326,7 +326,8 @@ class Ingestor:
             if rec.status == "skipped":
                 return FileResult(source, "skipped", 0, rec.error, pages=rec.pages, ocr_pages=rec.ocr_pages)
             original = self.manifest.get(rec.duplicate_of) if rec.status == "duplicate" else None
-            if original and original.status == "indexed" and Path(original.source).exists():
+            same = original and (original.content_hash == rec.content_hash or (rec.text_hash and original.text_hash == rec.text_hash))
+            if same and original.status == "indexed" and Path(original.source).exists():
                 return FileResult(source, "duplicate", 0, rec.error)
         old_ids = set(rec.chunk_ids) if rec else set(self.store.ids_where({"source": source}))
         twin = self._twin(source, content_hash, "content_hash")
@@ -370,7 +371,10 @@ class Ingestor:
         record.chunk_ids, record.pending_ids = sorted(old_ids), new_ids
         self.manifest.put(record)
         to_add = [c for c in chunks if c.id not in old_ids]
+        kept = [c for c in chunks if c.id in old_ids]
         self.store.add(to_add)
+        if to_add or old_ids != set(new_ids):
+            self.store.update_metadata(kept)  # their file hash and position moved with the edit
         self.store.delete(old_ids - set(new_ids))
         record.status, record.chunk_ids, record.pending_ids = "indexed", new_ids, []
         self.manifest.put(record)

@@ -31,7 +31,9 @@ _LIST_ITEM_END = re.compile(r"[。；，：;,:]$")
 
 #: Part of every chunk id: bump it when splitting or chunk metadata change, so that the next
 #: ingest replaces chunks made by the old rules instead of keeping them as "unchanged".
-SPLITTER_VERSION = 3
+SPLITTER_VERSION = 4
+#: Chunk metadata that changes with edits elsewhere in the file; not part of the chunk id.
+_SHIFTING = ("doc_id", "chunk_index")
 
 # Boundaries from strongest to weakest; all zero-width or line breaks, so no text is lost.
 SEPARATORS = [
@@ -111,8 +113,9 @@ class PolicySplitter:
     Chunk metadata: ``heading`` (path), ``article`` (第X条, or 第X条至第Y条 when a chunk
     holds several short articles), ``articles`` (every article it touches, comma-separated),
     ``page``/``page_end`` for PDFs, ``chunk_index``.
-    Chunk ids hash the document's bytes, the chunk's position and its text, so an unchanged
-    file always yields the same ids.
+    Chunk ids hash the chunk's text and its metadata (source, heading, article, page, ...)
+    but not the file's hash or the chunk's position: an unchanged file always yields the
+    same ids, and an edit changes the ids of the chunks it touched only.
     """
 
     def __init__(self, chunk_size: int = 320, chunk_overlap: int = 40):
@@ -174,7 +177,10 @@ class PolicySplitter:
                     md["page_end"] = page_at(sec.start + cursor - 1)
                 else:
                     md["page"] = 0
-                key = json.dumps([SPLITTER_VERSION, doc.content_hash, piece, sorted(md.items())], ensure_ascii=False, default=str)
+                # The id leaves out what shifts when another part of the file changes (its
+                # hash, the chunk's position), so an edit rewrites only the chunks it touched.
+                stable = sorted((k, v) for k, v in md.items() if k not in _SHIFTING)
+                key = json.dumps([SPLITTER_VERSION, piece, stable], ensure_ascii=False, default=str)
                 digest = hashlib.sha256(key.encode()).hexdigest()
                 chunks.append(Chunk(id=digest[:32], text=piece, metadata=md))
         return chunks

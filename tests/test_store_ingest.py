@@ -40,11 +40,16 @@ def test_changed_file_replaces_its_chunks_and_duplicates_are_not_indexed(fresh_s
     doc.write_text(src.read_text(encoding="utf-8") + "\n## 补充\n新增一段说明文字，用于检验更新。\n", encoding="utf-8")
     upd = svc.ingestor.ingest([doc])
     assert upd.files[0].status == "updated"
-    ids = svc.store.ids_where({"source": str(doc.resolve())})
-    assert len(ids) == svc.store.count() - 0 and len(ids) >= n
-    texts = [c.text for c in svc.store.all_chunks()]
-    assert any("新增一段说明文字" in t for t in texts)
-    assert len(texts) == len(set(c.id for c in svc.store.all_chunks()))
+    assert upd.files[0].written == 1  # only the new section's chunk; the others keep their ids
+    chunks = svc.store.all_chunks()
+    assert len(chunks) == n + 1 and any("新增一段说明文字" in c.text for c in chunks)
+    # kept chunks got the new file's hash and positions
+    new_hash = svc.ingestor.manifest.get(str(doc.resolve())).content_hash
+    assert {c.metadata["doc_id"] for c in chunks} == {new_hash[:16]}
+    assert sorted(c.metadata["chunk_index"] for c in chunks) == list(range(n + 1))
+
+    again = svc.ingestor.ingest([twin])  # no longer a copy of a.md
+    assert again.files[0].status == "added"
 
 
 def test_mismatched_model_raises_with_rebuild_hint(services):
