@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -158,6 +159,8 @@ class Ingestor:
         self.manifest = manifest
         self.loader = loader
         self._demoted: list[str] = []
+        # One ingest at a time per process (the web app's uploads and the CLI share this).
+        self._lock = threading.RLock()
 
     def ingest(
         self,
@@ -176,8 +179,14 @@ class Ingestor:
             password: opens encrypted PDFs.
             prune: first remove documents whose files no longer exist.
 
-        Never raises for a bad file: each outcome is in the returned report.
+        Never raises for a bad file: each outcome is in the returned report. Concurrent
+        calls run one after the other.
         """
+        with self._lock:
+            return self._ingest(list(paths), rebuild, progress, password, prune)
+
+    def _ingest(self, paths: list[Path], rebuild: bool, progress: Progress | None, password: str | None,
+                prune: bool) -> IngestReport:
         started = time.perf_counter()
         run_id, clean = self.manifest.start_run()
         report = IngestReport()
@@ -187,7 +196,7 @@ class Ingestor:
         else:
             report.recovered = self.recover(full=not clean)
         if prune:
-            report.pruned = self.prune()
+            report.pruned = self._prune()
         files, problems = expand_paths(paths)
         total = len(files) + len(problems)
         for result in problems:
@@ -260,6 +269,10 @@ class Ingestor:
 
     def prune(self) -> list[str]:
         """Remove documents whose files no longer exist; returns their sources."""
+        with self._lock:
+            return self._prune()
+
+    def _prune(self) -> list[str]:
         gone = [r for r in self.manifest.all() if not Path(r.source).exists()]
         for rec in gone:
             self.store.delete(set(rec.chunk_ids) | set(rec.pending_ids))
@@ -267,7 +280,15 @@ class Ingestor:
         return [r.source for r in gone]
 
     def remove(self, source: str) -> bool:
-        """Remove one document (by its resolved path) from the index and the manifest."""
+        """Remove one document (by its resolved path) from the index and the manifest.
+
+        Returns:
+            False when nothing was known about ``source``.
+        """
+        with self._lock:
+            return self._remove(source)
+
+    def _remove(self, source: str) -> bool:
         rec = self.manifest.get(source)
         ids = set(self.store.ids_where({"source": source}))
         if rec:
@@ -295,7 +316,7 @@ class Ingestor:
         """Of two copies, the one described by a SOURCES.tsv row is the one to index."""
         return bool(sidecar) and not sidecar_metadata(Path(twin.source))
 
-    def _duplicate(self, path: Path, source: str, rec: DocumentRecord | None, twin: DocumentRecord,
+    def _duplicate(self, path: Path, source: str, twin: DocumentRecord,
                    content_hash: str, fingerprint: str, text_hash: str, old_ids: set[str], what: str) -> FileResult:
         detail = f"{path}: same {what} as {Path(twin.source).name}; not indexed twice"
         self.store.delete(old_ids)
@@ -332,7 +353,7 @@ class Ingestor:
         old_ids = set(rec.chunk_ids) if rec else set(self.store.ids_where({"source": source}))
         twin = self._twin(source, content_hash, "content_hash")
         if twin and not self._outranks(sidecar, twin):
-            return self._duplicate(path, source, rec, twin, content_hash, fingerprint, "", old_ids, "content")
+            return self._duplicate(path, source, twin, content_hash, fingerprint, "", old_ids, "content")
         try:
             doc = self.loader.load(path, password, raw=raw)
         except EmptyDocument as exc:
@@ -349,7 +370,7 @@ class Ingestor:
         text_hash = hashlib.sha256(re.sub(r"\s+", "", doc.text).encode()).hexdigest()
         text_twin = None if twin else self._twin(source, text_hash, "text_hash")
         if text_twin and not self._outranks(sidecar, text_twin):
-            return self._duplicate(path, source, rec, text_twin, content_hash, fingerprint, text_hash, old_ids, "text")
+            return self._duplicate(path, source, text_twin, content_hash, fingerprint, text_hash, old_ids, "text")
         twin = twin or text_twin
         # Priority, lowest first: guessed from the text, stated by the file, the sidecar.
         stated = {k: v for k, v in doc.metadata.items() if v}
