@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from assistant.store import ChromaStore
+from assistant.text import to_simplified
 from ingest.loaders import SUPPORTED_SUFFIXES, DocumentLoader, EmptyDocument, LoadError
 from ingest.manifest import DocumentRecord, Manifest
 from ingest.metadata import extract_metadata, sidecar_metadata
@@ -366,8 +367,8 @@ class Ingestor:
             # error; without a fingerprint, the next run tries the file again (with a password, say).
             self.manifest.put(DocumentRecord(source, content_hash, "", "error", chunk_ids=sorted(old_ids), error=str(exc)))
             return FileResult(source, "error", len(old_ids), str(exc))
-        # The same text in another encoding or format is the same document.
-        text_hash = hashlib.sha256(re.sub(r"\s+", "", doc.text).encode()).hexdigest()
+        # The same text in another encoding, format or script (traditional) is the same document.
+        text_hash = hashlib.sha256(re.sub(r"\s+", "", to_simplified(doc.text)).encode()).hexdigest()
         text_twin = None if twin else self._twin(source, text_hash, "text_hash")
         if text_twin and not self._outranks(sidecar, text_twin):
             return self._duplicate(path, source, text_twin, content_hash, fingerprint, text_hash, old_ids, "text")

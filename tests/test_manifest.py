@@ -206,3 +206,19 @@ def test_removing_one_document_takes_its_chunks_and_row(fresh_services, tmp_path
     assert svc.ingestor.remove(source) is False
     assert svc.store.count() > 0
     _agree(svc)
+
+
+def test_the_same_text_in_traditional_characters_or_another_format_is_one_document(fresh_services):
+    svc = fresh_services
+    report = svc.ingestor.ingest([
+        corpus_path("txt", "gz_shengyu_jintie_2025.txt"),
+        corpus_path("bad", "traditional_chinese.txt"),
+        corpus_path("txt", "law_shiye_baoxian_tiaoli_1999.txt"),
+        corpus_path("pdf", "law_shiye_baoxian_tiaoli_1999.pdf"),
+    ])
+    by_name = {Path(f.path).name: f for f in report.files}
+    assert by_name["traditional_chinese.txt"].status == "duplicate"
+    assert "same text as gz_shengyu_jintie_2025.txt" in by_name["traditional_chinese.txt"].detail
+    # the PDF, once cleaned, reads exactly like the text file
+    assert by_name["law_shiye_baoxian_tiaoli_1999.pdf"].status == "duplicate"
+    _agree(svc)
