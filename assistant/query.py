@@ -1,7 +1,8 @@
 """Turning a question and its conversation into the text that is searched.
 
 Follow-ups such as "那需要什么材料？" name no topic; rule-based, without an LLM, the topic is
-carried over from the user's earlier turns.
+carried over from the user's earlier turns. Everyday words get the official terms policies
+use added (:class:`TermMap`): 外地看病 → 异地就医.
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from assistant.text import query_terms
+from pathlib import Path
+
+from assistant.text import normalise, query_terms
+
+#: The team's map from everyday words to official policy terms.
+TERM_MAP = Path(__file__).with_name("data") / "term_map.tsv"
 
 # A follow-up leans on the previous turn when it opens with a connective or a pronoun, or
 # is too short to name a topic by itself.
@@ -43,3 +49,52 @@ def contextualise(question: str, history: Sequence[Any] = ()) -> str:
     if _FOLLOW_UP.match(question) or len(query_terms(question)) < _MIN_TERMS:
         return f"{previous[-1].strip()} {question}"
     return question
+
+
+class TermMap:
+    """Everyday words and the official terms policy texts use for them.
+
+    Args:
+        pairs: (everyday phrase, official terms) pairs.
+
+    The file format (:meth:`load`) is UTF-8, tab-separated ``everyday<TAB>term term ...``,
+    ``#`` starting a comment line.
+    """
+
+    def __init__(self, pairs: Sequence[tuple[str, tuple[str, ...]]]):
+        self._pairs = [(normalise(everyday), official) for everyday, official in pairs]
+
+    @classmethod
+    def load(cls, path: Path = TERM_MAP) -> "TermMap":
+        """Read a term map file.
+
+        Raises:
+            ValueError: a line without a tab or without official terms (names file and line).
+        """
+        pairs = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            everyday, sep, official = line.partition("\t")
+            terms = tuple(official.split())
+            if not sep or not everyday.strip() or not terms:
+                raise ValueError(f"{path}:{number}: expected 'everyday<TAB>official terms'")
+            pairs.append((everyday.strip(), terms))
+        return cls(pairs)
+
+    def words(self) -> set[str]:
+        """Every phrase and term in the map: a jieba user dictionary keeps them whole."""
+        return {w for everyday, official in self._pairs for w in (everyday, *official)}
+
+    def expand(self, question: str) -> str:
+        """``question`` followed by the official terms for the everyday words it contains,
+        those it does not already contain, in map order; unchanged when none apply.
+
+        Example: "外地看病怎么报销" -> "外地看病怎么报销 异地就医 结算".
+        """
+        text = normalise(question)
+        extra: list[str] = []
+        for everyday, official in self._pairs:
+            if everyday in text:
+                extra.extend(t for t in official if t not in text and t not in extra)
+        return f"{question} {' '.join(extra)}" if extra else question

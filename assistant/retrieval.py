@@ -16,6 +16,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from assistant.lexical import BM25Index
+from assistant.query import TermMap
 from assistant.store import ChromaStore
 from assistant.text import query_terms, to_simplified
 from assistant.types import Chunk, ScoredChunk
@@ -45,10 +46,14 @@ class HybridSearcher:
         store: the vector store.
         fetch_k: candidates taken from each retriever before fusion.
         rrf_k: the RRF constant.
+        term_map: adds official terms to the BM25 query of everyday questions (外地看病 →
+            异地就医). The dense query stays the question as asked: the model already
+            relates everyday and official words, and added terms would pull its vector off.
     """
 
-    def __init__(self, store: ChromaStore, fetch_k: int = 30, rrf_k: int = 60):
+    def __init__(self, store: ChromaStore, fetch_k: int = 30, rrf_k: int = 60, term_map: TermMap | None = None):
         self.store = store
+        self.term_map = term_map
         self.fetch_k = fetch_k
         self.rrf_k = rrf_k
         self._lock = threading.Lock()
@@ -83,7 +88,8 @@ class HybridSearcher:
             return []
         vector = self.store.embed_query(to_simplified(question))
         dense = self.store.nearest(vector, self.fetch_k)
-        lexical = bm25.search(query_terms(question), self.fetch_k)
+        lexical_query = self.term_map.expand(question) if self.term_map is not None else question
+        lexical = bm25.search(query_terms(lexical_query), self.fetch_k)
         fused = reciprocal_rank_fusion([[c.id for c, _ in dense], [cid for cid, _ in lexical]], self.rrf_k)
         found: dict[str, ScoredChunk] = {}
         for rank, (chunk, cos) in enumerate(dense, start=1):

@@ -13,6 +13,8 @@ from assistant.chain import Assistant, build_chain
 from assistant.generative import GenerativeAnswerer
 from assistant.embeddings import LazyEmbeddings
 from assistant.prompts import Prompts
+from assistant.query import TermMap
+from assistant.text import add_words
 from assistant.retrieval import HybridRetriever, HybridSearcher
 from assistant.settings import Settings
 from assistant.store import ChromaStore, open_client
@@ -69,7 +71,10 @@ def build_services(settings: Settings) -> Services:
         Manifest(settings.manifest_path),
         DocumentLoader(ocr),
     )
-    searcher = HybridSearcher(store, fetch_k=settings.fetch_k, rrf_k=settings.rrf_k)
+    term_map = TermMap.load(settings.term_map) if settings.term_map else None
+    if term_map is not None:
+        add_words(term_map.words())
+    searcher = HybridSearcher(store, fetch_k=settings.fetch_k, rrf_k=settings.rrf_k, term_map=term_map)
     retriever = HybridRetriever(searcher=searcher, k=settings.top_k)
     prompts = Prompts(settings.prompts_dir)
     extractive = ExtractiveAnswerer(

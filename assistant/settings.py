@@ -119,6 +119,14 @@ class Settings(BaseSettings):
         description="Cosine similarity at which a chunk counts as relevant without shared key terms.",
     )
 
+    term_map: Path | None = Field(
+        default_factory=lambda: Path(__file__).with_name("data") / "term_map.tsv",
+        description=(
+            "TSV of everyday words and the official terms added to questions that use them "
+            "(外地看病 → 异地就医); empty turns expansion off."
+        ),
+    )
+
     chroma_path: Path | None = Field(
         default=None,
         description="Folder of the embedded Chroma database; defaults to <data_dir>/chroma.",
@@ -162,6 +170,8 @@ class Settings(BaseSettings):
             self.chroma_path = self.data_dir / "chroma"
         if self.manifest_path is None:
             self.manifest_path = self.data_dir / "manifest.sqlite"
+        if self.term_map is not None and str(self.term_map) in ("", "."):
+            self.term_map = None  # MINSHENG_TERM_MAP= (empty) turns expansion off
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError("chunk_overlap must be smaller than chunk_size")
         return self

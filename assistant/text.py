@@ -56,6 +56,16 @@ def _tokenizer():
     return _jieba
 
 
+def add_words(words) -> None:
+    """Teach jieba ``words`` (policy terms it should not cut apart); clears cached question terms."""
+    jb = _tokenizer()
+    with _jieba_lock:
+        for word in words:
+            if len(word) > 1:
+                jb.add_word(normalise(word))
+    query_terms.cache_clear()
+
+
 def terms(text: str) -> list[str]:
     """Search terms of ``text``: jieba's search-mode words, normalised, without stopwords or punctuation.
 
