@@ -93,6 +93,8 @@ class ExtractiveAnswerer:
         max_points: most sentences quoted in one answer.
         per_source: most sentences quoted from one chunk.
         list_points: most items quoted when the question asks for a list (conditions, materials).
+        synonyms: official terms that stand for an everyday question term (see
+            :meth:`assistant.query.TermMap.alternatives`); text containing one covers the term.
     """
 
     def __init__(
@@ -104,8 +106,10 @@ class ExtractiveAnswerer:
         max_points: int = 3,
         per_source: int = 2,
         list_points: int = 6,
+        synonyms: Callable[[str], tuple[str, ...]] | None = None,
     ):
         self.prompts = prompts
+        self.synonyms = synonyms or (lambda term: ())
         self.term_weight = term_weight
         self.policy = policy
         self.hotline = hotline
@@ -114,14 +118,15 @@ class ExtractiveAnswerer:
         self.list_points = list_points
 
     def coverage(self, question: str, text: str) -> float:
-        """Share (0..1) of the question's idf-weighted terms that occur in ``text``."""
+        """Share (0..1) of the question's idf-weighted terms that occur in ``text``, a term
+        also counting as present when one of its official :attr:`synonyms` is."""
         terms = query_terms(question)
         if not terms:
             return 0.0
         hay = normalise(text)
         weights = [(t, max(self.term_weight(t), 1e-6)) for t in terms]
         total = sum(w for _, w in weights)
-        return sum(w for t, w in weights if t in hay) / total
+        return sum(w for t, w in weights if t in hay or any(s in hay for s in self.synonyms(t))) / total
 
     def is_relevant(self, question: str, hit: ScoredChunk) -> bool:
         """Whether ``hit`` answers ``question`` well enough to be quoted (see :class:`RelevancePolicy`)."""

@@ -63,6 +63,10 @@ class TermMap:
 
     def __init__(self, pairs: Sequence[tuple[str, tuple[str, ...]]]):
         self._pairs = [(normalise(everyday), official) for everyday, official in pairs]
+        # Only phrases of three or more characters (外地看病, 拖着工资) stand in for their
+        # official terms when relevance is judged: two-character words (老人, 社保) are so
+        # broad that counting them made unanswerable questions look answered.
+        self._official = {e: tuple(normalise(t) for t in o) for e, o in self._pairs if len(e) >= 3}
 
     @classmethod
     def load(cls, path: Path = TERM_MAP) -> "TermMap":
@@ -85,6 +89,11 @@ class TermMap:
     def words(self) -> set[str]:
         """Every phrase and term in the map: a jieba user dictionary keeps them whole."""
         return {w for everyday, official in self._pairs for w in (everyday, *official)}
+
+    def alternatives(self, term: str) -> tuple[str, ...]:
+        """Official terms for ``term`` when it is an everyday phrase of three or more
+        characters in the map, else ()."""
+        return self._official.get(normalise(term), ())
 
     def expand(self, question: str) -> str:
         """``question`` followed by the official terms for the everyday words it contains,

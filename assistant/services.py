@@ -86,6 +86,7 @@ def build_services(settings: Settings) -> Services:
             min_coverage=settings.min_term_coverage,
         ),
         hotline=settings.hotline,
+        synonyms=term_map.alternatives if term_map is not None else None,
     )
     answerer: ExtractiveAnswerer | GenerativeAnswerer = extractive
     if settings.llm_base_url:

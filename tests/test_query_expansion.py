@@ -65,3 +65,17 @@ def test_an_empty_term_map_setting_turns_expansion_off(monkeypatch, tmp_path):
     assert Settings(data_dir=tmp_path).term_map is None
     monkeypatch.delenv("MINSHENG_TERM_MAP")
     assert Settings(data_dir=tmp_path).term_map == TERM_MAP
+
+
+def test_only_specific_everyday_phrases_stand_in_for_official_terms():
+    tm = TermMap.load()
+    assert "异地就医" in tm.alternatives("外地看病")
+    assert tm.alternatives("老人") == ()  # too broad to vouch for relevance
+    assert tm.alternatives("异地就医") == ()
+
+
+def test_an_everyday_question_is_answered_from_the_official_text(services):
+    answer = services.assistant.ask("外地看病怎么报销")
+    assert not answer.refused
+    assert answer.citations[0].chunk.metadata["file_name"] == "yidi_jiuyi_jiesuan.md"
+    assert "异地就医" in answer.text
