@@ -237,26 +237,28 @@ class ChromaStore:
             return []
         return self.nearest(self.embed_query(text), n)
 
-    def all_chunks(self, page_size: int = 5000) -> list[Chunk]:
-        """Every stored chunk (text and metadata, no vectors), in pages of ``page_size``."""
-        out: list[Chunk] = []
+    def _scan(self, include: list[str], page_size: int = 5000):
+        """Every stored record in pages of ``page_size``: yields Chroma ``get`` results."""
         offset = 0
         while True:
-            res = self.collection.get(include=["documents", "metadatas"], limit=page_size, offset=offset)
-            for cid, doc, md in zip(res["ids"], res["documents"], res["metadatas"]):
-                out.append(Chunk(id=cid, text=doc or "", metadata=dict(md or {})))
+            res = self.collection.get(include=include, limit=page_size, offset=offset)
+            yield res
             if len(res["ids"]) < page_size:
-                return out
+                return
             offset += page_size
+
+    def all_chunks(self, page_size: int = 5000) -> list[Chunk]:
+        """Every stored chunk (text and metadata, no vectors), in pages of ``page_size``."""
+        return [
+            Chunk(id=cid, text=doc or "", metadata=dict(md or {}))
+            for res in self._scan(["documents", "metadatas"], page_size)
+            for cid, doc, md in zip(res["ids"], res["documents"], res["metadatas"])
+        ]
 
     def ids_by_source(self, page_size: int = 5000) -> dict[str, set[str]]:
         """Every stored chunk id grouped by its ``source`` metadata (one scan, no vectors or text)."""
         out: dict[str, set[str]] = {}
-        offset = 0
-        while True:
-            res = self.collection.get(include=["metadatas"], limit=page_size, offset=offset)
+        for res in self._scan(["metadatas"], page_size):
             for cid, md in zip(res["ids"], res["metadatas"]):
                 out.setdefault(str((md or {}).get("source", "")), set()).add(cid)
-            if len(res["ids"]) < page_size:
-                return out
-            offset += page_size
+        return out

@@ -10,6 +10,7 @@ from functools import lru_cache
 
 _jieba_lock = threading.Lock()
 _jieba = None
+_user_words: set[str] = set()
 
 # Function words and question words that carry no topic: "怎么", "多少" decide how a
 # question is asked, not what it is about, so they must not make a chunk look relevant.
@@ -52,17 +53,24 @@ def _tokenizer():
 
                 jieba.setLogLevel(logging.WARNING)
                 jieba.initialize()
+                for word in _user_words:
+                    jieba.add_word(word)
                 _jieba = jieba
     return _jieba
 
 
 def add_words(words) -> None:
-    """Teach jieba ``words`` (policy terms it should not cut apart); clears cached question terms."""
-    jb = _tokenizer()
+    """Teach jieba ``words`` (policy terms it should not cut apart); clears cached question terms.
+
+    Cheap: jieba's dictionary (about 1 s to load) is not loaded here; the words are added
+    when it is, or now if it already was.
+    """
+    new = {normalise(w) for w in words if len(w) > 1}
     with _jieba_lock:
-        for word in words:
-            if len(word) > 1:
-                jb.add_word(normalise(word))
+        _user_words.update(new)
+        if _jieba is not None:
+            for word in new:
+                _jieba.add_word(word)
     query_terms.cache_clear()
 
 

@@ -138,14 +138,16 @@ def clean_pdf_pages(pages: list[tuple[int, str]], joined: set[int] = frozenset()
     """
     split = [_PARAGRAPH_INDENT.sub("\n", text).split("\n") for _, text in pages]
     running = running_lines(split)
-    kept = [
-        [
-            ln.rstrip()
-            for ln in lines
-            if ln.strip() and not is_page_number(ln) and not is_web_chrome(ln) and _digits(ln) not in running
-        ]
-        for lines in split
-    ]
+    chrome_lines = 0
+    kept: list[list[str]] = []
+    for lines in split:
+        page = []
+        for ln in lines:
+            if is_web_chrome(ln):
+                chrome_lines += 1
+            elif ln.strip() and not is_page_number(ln) and _digits(ln) not in running:
+                page.append(ln.rstrip())
+        kept.append(page)
     wrapped = [number not in joined for number, _ in pages]
     # Pages of one PDF can differ (a printed web page and its print view), so each page
     # measures its own text block, falling back to the whole document's.
@@ -162,7 +164,7 @@ def clean_pdf_pages(pages: list[tuple[int, str]], joined: set[int] = frozenset()
             here[-1] = _join(here[-1], nxt.pop(0))
     # A printed web page often repeats its content (a print view after the page); its
     # second copy is wrapped differently, so repeats are found as substrings.
-    web_page = sum(is_web_chrome(ln) for lines in split for ln in lines) >= 3
+    web_page = chrome_lines >= 3
     seen = ""
     result = []
     for (number, _), paragraphs in zip(pages, paragraphs_of):

@@ -18,6 +18,7 @@ import yaml
 from assistant.text import to_simplified
 from ingest.ocr import PageReader
 from ingest.pdf import PdfError, read_pdf
+from ingest.structure import HEADER_LINE
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
 
@@ -77,7 +78,6 @@ _KEY_ALIASES = {
     "source_url": "source_url", "原文网址": "source_url", "url": "source_url",
     "source_title": "source_title",
 }
-_HEADER_LINE = re.compile(r"^(标题|发布日期|成文日期|来源|原文网址|文号|发文机关)[：:]\s*(.*)$")
 
 
 def _plain(value: Any) -> str:
@@ -131,7 +131,7 @@ def _header_lines(text: str) -> tuple[dict[str, str], str]:
     for i, line in enumerate(lines[:12]):
         stripped = line.strip()
         # Labels may be written in traditional characters (標題：, 發佈日期：); values stay as written.
-        m = _HEADER_LINE.match(to_simplified(stripped[:8]) + stripped[8:])
+        m = HEADER_LINE.match(to_simplified(stripped[:8]) + stripped[8:])
         if m:
             if m.group(2).strip():
                 meta.setdefault(_KEY_ALIASES[m.group(1)], stripped[m.start(2):].strip())

@@ -48,6 +48,8 @@ class FileResult:
     ocr_pages: int = 0
     written: int = 0
     seconds: float = 0.0
+    #: Source of an indexed copy this file took the place of (not part of the report).
+    replaced: str = ""
 
 
 @dataclass
@@ -91,7 +93,7 @@ class IngestReport:
         """JSON-ready report: ``totals`` and one entry per file."""
         return {
             "totals": self.totals(),
-            "files": [asdict(f) for f in self.files],
+            "files": [{k: v for k, v in asdict(f).items() if k != "replaced"} for f in self.files],
             "pruned": self.pruned,
             "recovered": self.recovered,
         }
@@ -159,7 +161,6 @@ class Ingestor:
         self.splitter = splitter
         self.manifest = manifest
         self.loader = loader
-        self._demoted: list[str] = []
         # One ingest at a time per process (the web app's uploads and the CLI share this).
         self._lock = threading.RLock()
 
@@ -206,10 +207,9 @@ class Ingestor:
                 progress(result, len(report.files), total)
         for path in files:
             t0 = time.perf_counter()
-            self._demoted = []
             result = self._ingest_one(path, password)
             for earlier in report.files:  # a copy indexed earlier in this run gave way
-                if earlier.path in self._demoted:
+                if result.replaced and earlier.path == result.replaced:
                     earlier.status, earlier.chunks, earlier.written = "duplicate", 0, 0
                     earlier.detail = f"{earlier.path}: same content as {path.name}, which SOURCES.tsv describes; not indexed twice"
             result.seconds = round(time.perf_counter() - t0, 3)
@@ -402,7 +402,7 @@ class Ingestor:
         self.manifest.put(record)
         if twin:
             self._demote(twin, path)
-            self._demoted.append(twin.source)
         status = "unchanged" if not to_add and old_ids == set(new_ids) else ("updated" if old_ids else "added")
         detail = f"{path}: indexed instead of its copy {Path(twin.source).name} (SOURCES.tsv describes this one)" if twin else ""
-        return FileResult(source, status, len(chunks), detail, doc.page_count, doc.ocr_pages, written=len(to_add))
+        return FileResult(source, status, len(chunks), detail, doc.page_count, doc.ocr_pages, written=len(to_add),
+                          replaced=twin.source if twin else "")

@@ -27,6 +27,8 @@ _OUTLINE = [
 FAQ_QUESTION = re.compile(r"^\s*(?:问[：:]|[QＱ][0-9０-９]*[：:.、]|【问】|提问[：:])")
 FAQ_ANSWER = re.compile(r"^\s*(?:答[：:]|[AＡ][0-9０-９]*[：:.、]|【答】|回答[：:])")
 _QUESTION_END = re.compile(r"[？?]\s*$")
+#: A ``key：value`` header line of an official web page export (标题：…, 发布日期：…).
+HEADER_LINE = re.compile(r"^(标题|发布日期|成文日期|来源|原文网址|文号|发文机关)[：:]\s*(.*)$")
 
 
 def outline_level(line: str) -> int:
@@ -58,5 +60,5 @@ def starts_block(line: str) -> bool:
         or outline_level(stripped)
         or FAQ_QUESTION.match(stripped)
         or FAQ_ANSWER.match(stripped)
-        or re.match(r"^(标题|发布日期|成文日期|来源|原文网址|文号|发文机关)[：:]", stripped)
+        or HEADER_LINE.match(stripped)
     )
