@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from assistant.prompts import Prompts
-from assistant.regions import applies_to, chunk_regions, regions_in
+from assistant.regions import applies_to, chunk_regions, regions_in, with_provinces
 from assistant.text import normalise, query_terms, sentences
-from assistant.types import Answer, Citation, ScoredChunk
+from assistant.types import Answer, Chunk, Citation, ScoredChunk
 
 _LIST_MARK = re.compile(r"^(?:[#>*\-•]+\s*|\d+[.、)]\s*)")
 # What kind of answer a question wants, and what a sentence offers. A question about money
@@ -27,10 +27,22 @@ _ASKS_COUNT = re.compile(r"多少(?:项|个|家|类|件|次|名)|几(?:项|个|�
 _ASKS_HOW = re.compile(r"怎么|怎样|如何|流程|手续|步骤|在哪|去哪")
 _ASKS_LIST = re.compile(r"条件|材料|资料|哪些|什么人|谁能|谁可以|范围|情形")
 _MONEY = re.compile(r"[\d.]+\s*(?:元|万元|亿元|%|％)")
+_COUNT_UNIT = re.compile(r"(?:多少|几)(项|个|家|类|件|次|名|户|人|所|套)")
 _MONEY_RULE = re.compile(r"标准|低于|高于|不超过|不低于")
 _TIME = re.compile(r"[\d一二三四五六七八九十两]+\s*(?:个月|年|天|日|个工作日|周)")
 _COUNT = re.compile(r"[\d一二三四五六七八九十百两]+\s*(?:项|类|件|名|户|个(?!月|工作日))")
 _PROCEDURE = re.compile(r"申请|办理|提交|登录|APP|app|窗口|大厅|线上|网上|备案|材料|携带")
+# Questions that can only be answered with a figure, and the figure each needs: a money
+# question needs an amount in 元 (a percentage answers only a question about a share), a
+# duration question a duration, a count question a count. A policy that covers the topic
+# without the figure does not answer such a question.
+_FIGURE_ASKS = (
+    ("金额", re.compile(r"多少钱|多少元|几元|多少块|(?:标准|补贴|费用|价格|租金|金额|工资|钱)(?:是|为|有)?多少|[交领拿付花补]多少"),
+     re.compile(r"[\d.,，一二三四五六七八九十百千万亿两]+\s*(?:元|块)")),
+    ("比例", re.compile(r"(?:比例|费率|百分之)(?:是|为)?多少"), re.compile(r"[\d.]+\s*[%％]|百分之")),
+    ("天数或期限", re.compile(r"多少天|几天|多久|多长时间|几个月|几年|多少个月|多少年|[几多少]个?工作日"), _TIME),
+    ("数量", _ASKS_COUNT, _COUNT),
+)
 # Lines that name a document rather than say anything about the question.
 _BOILERPLATE = re.compile(r"^《[^》]+》[^。]{0,40}(号|日|发布)[）)]?。?$|^本页为摘要|^以上内容摘自")
 _MIN_SENTENCE = 6  # characters; shorter pieces are headings or list stubs, not answers
@@ -43,7 +55,8 @@ class RelevancePolicy:
 
     A chunk is relevant when its cosine similarity to the question reaches ``strong``, or
     reaches ``threshold`` while the chunk also contains at least ``min_coverage`` of the
-    question's key terms (weighted by BM25 idf). Chunks more than ``spread`` below the best
+    question's key terms (weighted by BM25 idf), or is BM25's first result and among the dense
+    retriever's first ``agreement_rank``. Chunks more than ``spread`` below the best
     chunk's cosine are not quoted. The defaults were calibrated for multilingual-e5-small,
     whose cosines are compressed (unrelated text scores about 0.83-0.86, matching text
     0.89-0.95), on the team's questions (``eval/questions``; ``tests/test_answers.py``).
@@ -53,6 +66,14 @@ class RelevancePolicy:
     strong: float = 0.90
     min_coverage: float = 0.34
     spread: float = 0.03
+    agreement_rank: int = 3
+
+
+def wanted_figure(question: str) -> str:
+    """The kind of figure a question can only be answered with (金额, 比例, 天数或期限,
+    数量), or "" when it asks for none."""
+    text = normalise(question)
+    return next((kind for kind, ask, _ in _FIGURE_ASKS if ask.search(text)), "")
 
 
 def _clean(sentence: str) -> str:
@@ -126,14 +147,24 @@ class ExtractiveAnswerer:
         hay = normalise(text)
         weights = [(t, max(self.term_weight(t), 1e-6)) for t in terms]
         total = sum(w for _, w in weights)
-        return sum(w for t, w in weights if t in hay or any(s in hay for s in self.synonyms(t))) / total
+        return sum(w for t, w in weights if self._has(t, hay)) / total
+
+    def _has(self, term: str, hay: str) -> bool:
+        """Whether normalised text ``hay`` contains ``term`` or one of its official synonyms."""
+        return term in hay or any(s in hay for s in self.synonyms(term))
 
     def is_relevant(self, question: str, hit: ScoredChunk) -> bool:
         """Whether ``hit`` answers ``question`` well enough to be quoted (see :class:`RelevancePolicy`)."""
         cos = hit.dense_score if hit.dense_score is not None else 0.0
         if cos >= self.policy.strong:
             return True
-        return cos >= self.policy.threshold and self.coverage(question, hit.chunk.context_text()) >= self.policy.min_coverage
+        if cos < self.policy.threshold:
+            return False
+        # Both retrievers put it first: BM25 (with the official terms of the question's
+        # everyday words) and the dense model agree, though the question's own words are not there.
+        if hit.lexical_rank == 1 and hit.dense_rank is not None and hit.dense_rank <= self.policy.agreement_rank:
+            return True
+        return self.coverage(question, hit.chunk.context_text()) >= self.policy.min_coverage
 
     def empty_question(self) -> Answer:
         """What an empty question gets: a prompt to ask one (no retrieval, nothing cited)."""
@@ -160,12 +191,26 @@ class ExtractiveAnswerer:
         # A chunk far below the best match is a near miss on another topic, even when it
         # shares a word with the question.
         best = max(h.dense_score or 0.0 for h in relevant)
-        relevant = [h for h in relevant if (h.dense_score or 0.0) >= best - self.policy.spread]
+        # Other retrieved chunks of a relevant document are about the same matter: they may
+        # hold the rest of the answer in the document's own words.
+        sources = {h.chunk.metadata.get("source") for h in relevant}
+        relevant = [
+            h
+            for h in hits
+            if (h in relevant or (h.chunk.metadata.get("source") in sources and (h.dense_score or 0.0) >= self.policy.threshold))
+            and (h.dense_score or 0.0) >= best - self.policy.spread
+        ]
         asked = regions_in(question)
         if asked:
-            in_region = [h for h in relevant if applies_to(h.chunk, asked)]
+            # A figure (低保标准, 补贴金额, 延长产假) is set by each region: only the region's
+            # own documents, or its province's, can give it.
+            if wanted_figure(question):
+                wanted = with_provinces(asked)
+                in_region = [h for h in relevant if chunk_regions(h.chunk) & wanted]
+            else:
+                in_region = [h for h in relevant if applies_to(h.chunk, asked)]
             if not in_region:
-                others = sorted({r for h in relevant for r in chunk_regions(h.chunk)})
+                others = sorted({r for h in relevant for r in chunk_regions(h.chunk) or {"未注明地区的文件"}})
                 text = self.prompts.render(
                     "region_refusal", region="、".join(sorted(asked)), others="、".join(others), hotline=self.hotline
                 )
@@ -173,13 +218,25 @@ class ExtractiveAnswerer:
             relevant = in_region
         return relevant, None
 
-    def answer(self, question: str, hits: Sequence[ScoredChunk]) -> Answer:
-        """Answer ``question`` from ``hits`` (best first), or refuse when none is usable."""
+    def answer(self, question: str, hits: Sequence[ScoredChunk], focus: str | None = None) -> Answer:
+        """Answer ``question`` from ``hits`` (best first), or refuse when none is usable.
+
+        Args:
+            focus: for a follow-up, the question as the user typed it, while ``question`` is
+                the search text with the earlier topic (:func:`assistant.query.contextualise`).
+                Relevance is judged on ``question``; what kind of answer is wanted, and which
+                sentences answer it, on ``focus`` first (its terms weigh three times more).
+        """
         relevant, refusal = self.select(question, hits)
         if refusal is not None:
             return refusal
         terms = query_terms(question)
         weights = {t: max(self.term_weight(t), 1e-6) for t in terms}
+        searched = question
+        if focus and focus != question:
+            for t in query_terms(focus):
+                weights[t] = 3 * max(self.term_weight(t), 1e-6)
+            question = focus
         total = sum(weights.values()) or 1.0
         wants = [
             (pattern, offer, bonus)
@@ -194,16 +251,25 @@ class ExtractiveAnswerer:
         ]
         list_word = _ASKS_LIST.search(question)
         wants_list = bool(list_word)
+        relevant = list(relevant)
+        if wanted_figure(question):
+            # The figure asked for is often in the next chunk of the same article or section.
+            seen = {h.chunk.id for h in relevant}
+            for hit in list(relevant):
+                for n in hit.neighbours:
+                    if n.id not in seen:
+                        seen.add(n.id)
+                        relevant.append(ScoredChunk(n, hit.score, dense_score=hit.dense_score))
         candidates = []  # (score, coverage, hit index, position, sentence)
         for i, hit in enumerate(relevant):
             context = normalise(hit.chunk.context_text().split("\n", 1)[0])
-            context_cover = sum(w for t, w in weights.items() if t in context) / total
+            context_cover = sum(w for t, w in weights.items() if self._has(t, context)) / total
             for pos, s in enumerate(_statements(hit.chunk.text)):
                 if len(s) < _MIN_SENTENCE or _BOILERPLATE.search(s):
                     continue
                 hay = normalise(s)
                 # The heading often names what a sentence is about ("能领多少"), so it counts too.
-                cover = 0.75 * sum(w for t, w in weights.items() if t in hay) / total + 0.25 * context_cover
+                cover = 0.75 * sum(w for t, w in weights.items() if self._has(t, hay)) / total + 0.25 * context_cover
                 # Earlier hits and earlier sentences break ties: a policy states its rule
                 # before its details.
                 score = cover + 0.05 / (i + 1) - 0.001 * pos
@@ -222,20 +288,99 @@ class ExtractiveAnswerer:
             chosen = first
         if not chosen:
             return self.refusal(question)
+        regions = regions_in(searched)
+        subject = {t: w for t, w in weights.items() if t not in regions and not t.isdigit()}
+        # A figure may come from a sentence that names the question's subject, or from a
+        # chunk that covers the question as a whole (the sentence after "备案申请" that
+        # says "2个工作日内").
+        covering = {i for i, h in enumerate(relevant) if self.coverage(searched, h.chunk.context_text()) >= self.policy.min_coverage}
+        chosen, missing = self._with_figure(
+            question, chosen, candidates, lambda c: c[2] in covering or any(t in normalise(c[4]) for t in subject)
+        )
+        if missing:
+            titles = "、".join(dict.fromkeys(f"《{relevant[c[2]].chunk.title}》" for c in chosen))
+            text = self.prompts.render("figure_missing", titles=titles, what=missing, hotline=self.hotline)
+            return Answer(question=question, text=text, refused=True)
         citations: dict[int, Citation] = {}
         points = []
-        # Best point first; points from one chunk keep the chunk's own order, so a list of
-        # conditions reads as the policy wrote it.
-        first_rank = {}
+        # Best document first; within a document, points keep the document's own order, so a
+        # list of conditions reads as the policy wrote it.
+        def doc(c: tuple) -> str:
+            return str(relevant[c[2]].chunk.metadata.get("source", ""))
+
+        def place(c: tuple) -> int:
+            return int(relevant[c[2]].chunk.metadata.get("chunk_index", 0) or 0)
+
+        first_rank: dict[str, int] = {}
         for rank, c in enumerate(chosen):
-            first_rank.setdefault(c[2], rank)
-        for _, _, i, _, s in sorted(chosen, key=lambda c: (first_rank[c[2]], c[3])):
+            first_rank.setdefault(doc(c), rank)
+        labels = self._region_labels([relevant[c[2]] for c in chosen]) if not regions_in(searched) else {}
+        for c in sorted(chosen, key=lambda c: (first_rank[doc(c)], place(c), c[3])):
+            i, s = c[2], c[4]
             if i not in citations:
                 hit = relevant[i]
                 citations[i] = Citation(n=len(citations) + 1, chunk=hit.chunk, quote=s, score=hit.score)
-            points.append(f"{len(points) + 1}. {s}[{citations[i].n}]")
-        text = self.prompts.render("extractive_answer", points="\n".join(points))
-        return Answer(question=question, text=text, citations=list(citations.values()))
+            label = labels.get(relevant[i].chunk.id, "")
+            points.append(f"{len(points) + 1}. {label}{s}[{citations[i].n}]")
+        notes = self.notes(searched, [c.chunk for c in citations.values()])
+        text = self.prompts.render("extractive_answer", points="\n".join([*notes, *points]))
+        return Answer(question=question, text=text, citations=list(citations.values()), notes=notes)
+
+    @staticmethod
+    def _region_labels(hits: Sequence[ScoredChunk]) -> dict[str, str]:
+        """chunk id -> "【上海】" when the hits come from two or more regions (a question that
+        names none, answered from several regions' rules), else {}."""
+        named = {h.chunk.id: "、".join(sorted(chunk_regions(h.chunk))) or "未注明地区" for h in hits}
+        if len(set(named.values())) < 2:
+            return {}
+        return {cid: f"【{name}】" for cid, name in named.items()}
+
+    def notes(self, question: str, cited: Sequence[Chunk]) -> list[str]:
+        """What the user must know about the cited sources.
+
+        - The question names a region but only national (or region-less) rules are cited:
+          say the region's own rules are not in the knowledge base.
+        - A cited document has been replaced by a newer version (it was kept because the
+          question asks about an earlier year, or the newer version lacks the passage).
+        """
+        out = []
+        asked = regions_in(question)
+        if asked and cited and not any(chunk_regions(c) & with_provinces(asked) for c in cited):
+            out.append(f"注意：知识库里没有找到{'、'.join(sorted(asked))}的专门规定，以下是全国性规定，当地可能另有规定。")
+        for title, newer in dict.fromkeys(
+            (c.title, str(c.metadata.get("replaced_by"))) for c in cited if c.metadata.get("replaced_by")
+        ):
+            out.append(f"注意：《{title}》的这一版本已被{newer}替代，以下引用的是旧版本。")
+        return out
+
+    @staticmethod
+    def _with_figure(
+        question: str, chosen: list[tuple], candidates: Sequence[tuple], on_subject: Callable[[tuple], bool]
+    ) -> tuple[list[tuple], str]:
+        """Make sure a question that asks for a figure gets the sentence stating it.
+
+        When no chosen sentence states the kind of figure the question asks for, the best
+        candidate that does and is about the question (``on_subject``, given the candidate)
+        is put first.
+        Returns (sentences, "") or, when no sentence states the figure, (sentences, the kind
+        of figure missing).
+        """
+        kind = wanted_figure(question)
+        if not kind:
+            return chosen, ""
+        figure = next(f for k, _, f in _FIGURE_ASKS if k == kind)
+        if kind == "数量":
+            # "多少个老旧小区、惠及多少户" is answered by a count of 个 or 户, not of 项.
+            units = "".join(sorted(set(_COUNT_UNIT.findall(normalise(question)))))
+            if units:
+                # (?!\1): "一个个承诺" is not a count.
+                figure = re.compile(rf"[\d一二三四五六七八九十百千万两]+\s*([{re.escape(units)}])(?!\1)")
+        if any(figure.search(c[4]) and on_subject(c) for c in chosen):
+            return chosen, ""
+        stating = sorted((c for c in candidates if figure.search(c[4]) and on_subject(c)), key=lambda c: -c[0])
+        if not stating:
+            return chosen, kind
+        return [stating[0], *chosen[: max(0, len(chosen) - 1)]], ""
 
     def _choose(self, candidates: list[tuple], wants_list: bool = False, prefer: Sequence[int] = ()) -> list[tuple]:
         """The sentences to quote, best first.

@@ -24,7 +24,7 @@ from assistant.types import Answer, ScoredChunk
 class Answerer(Protocol):
     """What the chain needs of an answerer (extractive or generative)."""
 
-    def answer(self, question: str, hits: Sequence[ScoredChunk]) -> Answer: ...
+    def answer(self, question: str, hits: Sequence[ScoredChunk], focus: str | None = None) -> Answer: ...
 
     def refusal(self, question: str) -> Answer: ...
 
@@ -52,7 +52,8 @@ def build_chain(retriever: BaseRetriever, answerer: Answerer) -> Runnable[dict[s
 
     def answer(state: dict[str, Any]) -> Answer:
         t0 = time.perf_counter()
-        result = answerer.answer(state["query"], [from_document(d) for d in state["documents"]])
+        focus = state["question"] if state["query"] != state["question"] else None
+        result = answerer.answer(state["query"], [from_document(d) for d in state["documents"]], focus=focus)
         result.question = state["question"]
         result.timings = {**state["timings"], "answer": (time.perf_counter() - t0) * 1000}
         return result

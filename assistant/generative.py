@@ -1,45 +1,97 @@
 """Generative answers through any LangChain chat model (an OpenAI-compatible server by default).
 
-The model only sees the retrieved chunks, inside ``<sources>`` delimiters, as data. It is never
-asked when nothing relevant was retrieved: the honest refusal is returned instead. Every
-``[n]`` in its reply must name a chunk it was given; other markers are removed, and a reply
-left without any valid citation is replaced by the extractive answer, so an uncited claim never
-reaches the user.
+The model only sees the retrieved chunks, each with the rest of its article, inside
+``<sources>`` delimiters, as data. It is never asked when nothing relevant was retrieved: the
+honest refusal is returned instead. Its reply is checked sentence by sentence
+(:func:`supported`): every ``[n]`` must name a source it was given and that source must
+contain the sentence's figures and most of its words. Sentences that fail are dropped and
+listed in :attr:`Answer.flagged`; a reply left without any supported, cited sentence is
+replaced by the extractive answer, so an unchecked claim never reaches the user.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant.answering import ExtractiveAnswerer
 from assistant.prompts import Prompts
-from assistant.text import sentences
-from assistant.types import Answer, Citation, ScoredChunk
+from assistant.text import normalise, query_terms, sentences
+from assistant.types import Answer, Chunk, Citation, ScoredChunk
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 _DELIMITER = re.compile(r"</?\s*sources?\b[^>]*>", re.IGNORECASE)
+# Figures a claim must share with its source: amounts, shares, durations, counts, dates.
+_FIGURE = re.compile(r"\d+(?:\.\d+)?")
+_CLAIM_END = re.compile(r"(?<=[。！？!?；;])|\n+")
+#: Share of a sentence's key terms its cited sources must contain (see :func:`supported`).
+MIN_SUPPORT = 0.5
+
+
+def article_text(hit: ScoredChunk) -> str:
+    """The hit's chunk joined with its neighbours (same article) in document order, with the
+    overlap neighbouring chunks share written once."""
+    parts = sorted([hit.chunk, *hit.neighbours], key=lambda c: int(c.metadata.get("chunk_index", 0) or 0))
+    text = ""
+    for chunk in parts:
+        piece = chunk.text
+        for n in range(min(len(text), len(piece), 120), 0, -1):
+            if text.endswith(piece[:n]):
+                piece = piece[n:]
+                break
+        text = f"{text}{piece}" if not text or piece[:1] in "\n" or text.endswith("\n") else f"{text}\n{piece}"
+    return text
 
 
 def format_sources(hits: Sequence[ScoredChunk]) -> str:
-    """Numbered sources for the prompt; a delimiter inside document text is neutralised."""
+    """Numbered sources for the prompt, each with its article whole; a delimiter inside
+    document text is neutralised."""
     blocks = []
     for n, hit in enumerate(hits, start=1):
         md = hit.chunk.metadata
-        head = " ".join(str(md[k]) for k in ("title", "doc_number", "article", "date") if md.get(k))
-        body = _DELIMITER.sub(" ", hit.chunk.text)
-        blocks.append(f"[{n}] {head}\n{body}")
+        head = " ".join(
+            str(md[k]) for k in ("title", "issuer", "doc_number", "article", "date", "region") if md.get(k)
+        )
+        if md.get("replaced_by"):
+            head += f"（已被{md['replaced_by']}替代）"
+        body = _DELIMITER.sub(" ", article_text(hit))
+        blocks.append(f"[{n}] {_DELIMITER.sub(' ', head)}\n{body}")
     return "\n\n".join(blocks)
+
+
+def supported(claim: str, sources: Sequence[str]) -> bool:
+    """Whether ``sources`` (the texts a sentence cites) back ``claim``.
+
+    Every figure of the claim must appear in a source, and at least :data:`MIN_SUPPORT` of
+    its key terms (jieba terms without function words) must occur in them.
+    """
+    hay = normalise("\n".join(sources))
+    digits = re.sub(r"[,，\s]", "", hay)
+    if any(f not in digits for f in _FIGURE.findall(normalise(_MARKER.sub("", claim)))):
+        return False
+    terms = query_terms(_MARKER.sub("", claim))
+    if not terms:
+        return True
+    return sum(t in hay for t in terms) / len(terms) >= MIN_SUPPORT
+
+
+def _supporting_sentence(claim: str, chunk: Chunk) -> str:
+    """The sentence of ``chunk`` sharing most terms with ``claim`` (what a user checks)."""
+    wanted = set(query_terms(_MARKER.sub("", claim)))
+    options = [s for s in sentences(chunk.text) if len(s) >= 6] or [chunk.text.strip()]
+    best = max(options, key=lambda s: (len(wanted & set(query_terms(s))), -options.index(s)))
+    return best[:180]
 
 
 class GenerativeAnswerer:
     """Answers with a chat model, grounded in and citing the retrieved chunks.
 
     Args:
-        chat_model: any LangChain chat model (``ChatOpenAI`` against vLLM, Ollama, ...).
+        chat_model: any LangChain chat model (``ChatOpenAI`` against vLLM, Ollama, llama.cpp's
+            server, or ``ChatLlamaCpp`` over a local GGUF file).
         prompts: templates ``answer_system`` (``hotline``) and ``answer_user`` (``sources``, ``question``).
         extractive: decides relevance, makes refusals and the fallback answer.
     """
@@ -62,26 +114,75 @@ class GenerativeAnswerer:
     def empty_question(self) -> Answer:
         return self.extractive.empty_question()
 
-    def answer(self, question: str, hits: Sequence[ScoredChunk]) -> Answer:
-        """Ask the model about the relevant ``hits``; refuse without asking when none is relevant."""
+    def answer(self, question: str, hits: Sequence[ScoredChunk], focus: str | None = None) -> Answer:
+        """Ask the model about the relevant ``hits``; refuse without asking when none is relevant.
+
+        ``question`` is the standalone question (a follow-up already rewritten); ``focus`` is
+        accepted for the :class:`~assistant.chain.Answerer` protocol and not needed here.
+        """
         relevant, refusal = self.extractive.select(question, hits)
         if refusal is not None:
             return refusal
         reply = self.chat_model.invoke(self.messages(question, relevant))
-        text = str(reply.content).strip()
-        used = sorted({int(n) for n in _MARKER.findall(text) if 1 <= int(n) <= len(relevant)})
-        if not used:
-            return self.extractive.answer(question, relevant)
-        renumber = {old: new for new, old in enumerate(used, start=1)}
+        return self.check(question, str(reply.content), relevant)
 
-        def fix(m: re.Match) -> str:
-            n = int(m.group(1))
-            return f"[{renumber[n]}]" if n in renumber else ""
+    def stream(self, question: str, hits: Sequence[ScoredChunk]) -> Iterator[Answer]:
+        """Partial answers as the model writes (``partial=True``, growing text), then the
+        checked final answer, which may differ: unsupported sentences are dropped."""
+        relevant, refusal = self.extractive.select(question, hits)
+        if refusal is not None:
+            yield refusal
+            return
+        text = ""
+        for piece in self.chat_model.stream(self.messages(question, relevant)):
+            delta = str(piece.content or "")
+            if delta:
+                text += delta
+                yield Answer(question=question, text=text, partial=True)
+        yield self.check(question, text, relevant)
 
-        text = _MARKER.sub(fix, text)
-        citations = []
-        for old in used:
-            chunk = relevant[old - 1].chunk
-            quote = next(iter(sentences(chunk.text)), chunk.text.strip())[:180]
-            citations.append(Citation(n=renumber[old], chunk=chunk, quote=quote, score=relevant[old - 1].score))
-        return Answer(question=question, text=text, citations=citations)
+    def check(self, question: str, reply: str, hits: Sequence[ScoredChunk]) -> Answer:
+        """The model's ``reply`` as an :class:`Answer`: citations checked sentence by sentence,
+        renumbered in order of first use, each with the source sentence that supports it."""
+        texts = [article_text(h) for h in hits]
+        kept: list[str] = []
+        flagged: list[str] = []
+        cited: list[int] = []
+        claims: dict[int, str] = {}
+        for sentence in (s for s in _CLAIM_END.split(reply.strip()) if s and s.strip()):
+            marks = [int(n) for n in _MARKER.findall(sentence)]
+            valid = [n for n in dict.fromkeys(marks) if 1 <= n <= len(hits)]
+            bare = _MARKER.sub("", sentence).strip()
+            if marks and (not valid or not supported(bare, [texts[n - 1] for n in valid])):
+                flagged.append(bare)
+                continue
+            if not marks and _FIGURE.search(bare):
+                flagged.append(bare)  # an uncited figure cannot be checked
+                continue
+            for n in valid:
+                if n not in cited:
+                    cited.append(n)
+                    claims[n] = bare
+            kept.append(sentence if len(valid) == len(marks) else _strip_invalid(sentence, len(hits)))
+        if not cited:
+            fallback = self.extractive.answer(question, hits)
+            fallback.flagged = flagged
+            return fallback
+        renumber = {old: new for new, old in enumerate(cited, start=1)}
+        text = _MARKER.sub(lambda m: f"[{renumber[int(m.group(1))]}]", "".join(_join(kept)))
+        citations = [
+            Citation(n=renumber[old], chunk=hits[old - 1].chunk,
+                     quote=_supporting_sentence(claims[old], hits[old - 1].chunk), score=hits[old - 1].score)
+            for old in cited
+        ]
+        return Answer(question=question, text=text.strip(), citations=citations, flagged=flagged)
+
+
+def _strip_invalid(sentence: str, n_hits: int) -> str:
+    return _MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= n_hits else "", sentence)
+
+
+def _join(kept: Sequence[str]) -> list[str]:
+    # Sentences were split after their end mark, so they join back without a separator;
+    # a line of its own keeps its line break.
+    return [s if s.endswith(("。", "！", "？", "!", "?", "；", ";")) else s + "\n" for s in kept]

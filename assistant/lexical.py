@@ -66,12 +66,18 @@ class BM25Index:
             return float(np.log1p((len(self.ids) + 0.5) / 0.5)) if self.ids else 0.0
         return float(self.idf[i])
 
-    def search(self, query_terms: Sequence[str], k: int) -> list[tuple[str, float]]:
-        """The ``k`` best texts for ``query_terms`` as (id, BM25 score), best first; score > 0 only."""
+    def search(self, query_terms: Sequence[str], k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """The ``k`` best texts for ``query_terms`` as (id, BM25 score), best first; score > 0 only.
+
+        Args:
+            mask: booleans, one per text in ``ids`` order; only texts marked True are returned.
+        """
         rows = [self.vocab[t] for t in dict.fromkeys(query_terms) if t in self.vocab]
         if not rows or k <= 0:
             return []
         scores = np.asarray(self._weights[rows].sum(axis=0)).ravel()
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
         nz = np.flatnonzero(scores > 0)
         if nz.size == 0:
             return []

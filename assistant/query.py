@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
 from typing import Any
 
-from pathlib import Path
-
+from assistant.regions import regions_in
 from assistant.text import normalise, query_terms
 
 #: The team's map from everyday words to official policy terms.
@@ -20,7 +21,9 @@ TERM_MAP = Path(__file__).with_name("data") / "term_map.tsv"
 
 # A follow-up leans on the previous turn when it opens with a connective or a pronoun, or
 # is too short to name a topic by itself.
-_FOLLOW_UP = re.compile(r"^(那|那么|还有|另外|然后|这个|那个|它|他们|这些|那些|这种|如果|要是|需要|可以|是不是|多久|多少|在哪)")
+_FOLLOW_UP = re.compile(
+    r"^(那|那么|还有|另外|然后|其中|其他|同样|同一|这个|那个|它|他们|这些|那些|这种|这样|如果|要是|需要|可以|是不是|多久|多少|在哪)"
+)
 _MIN_TERMS = 2
 
 
@@ -40,14 +43,20 @@ def contextualise(question: str, history: Sequence[Any] = ()) -> str:
 
     A self-contained question is returned unchanged. A follow-up gets the last earlier user
     question put in front, e.g. ("广州公租房怎么申请？", "那需要什么材料？") ->
-    "广州公租房怎么申请？ 那需要什么材料？".
+    "广州公租房怎么申请？ 那需要什么材料？". When the follow-up names a region, the earlier
+    question's regions are left out ("北京…怎么处罚？", "同样的情况如果发生在山东呢？"
+    is searched as a question about 山东).
     """
     question = question.strip()
     previous = [content for role, content in map(turn_text, history) if role == "user" and content.strip()]
     if not previous:
         return question
     if _FOLLOW_UP.match(question) or len(query_terms(question)) < _MIN_TERMS:
-        return f"{previous[-1].strip()} {question}"
+        earlier = previous[-1].strip()
+        if regions_in(question):
+            for name in sorted(regions_in(earlier), key=len, reverse=True):
+                earlier = re.sub(f"{re.escape(name)}(?:省|市|自治区)?", "", earlier)
+        return f"{earlier} {question}"
     return question
 
 
@@ -107,3 +116,17 @@ class TermMap:
             if everyday in text:
                 extra.extend(t for t in official if t not in text and t not in extra)
         return f"{question} {' '.join(extra)}" if extra else question
+
+
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_RELATIVE_YEAR = {"前年": -2, "去年": -1, "今年": 0, "本年度": 0, "明年": 1}
+
+
+def years_in(question: str, today: date | None = None) -> set[int]:
+    """Years a question asks about: "2025年" -> {2025}; 今年/去年/明年/前年 count from
+    ``today`` (default: the current date)."""
+    text = normalise(question)
+    found = {int(y) for y in _YEAR.findall(text)}
+    base = (today or date.today()).year
+    found |= {base + delta for word, delta in _RELATIVE_YEAR.items() if word in text}
+    return found

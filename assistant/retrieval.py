@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
+
+import numpy as np
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from assistant.filters import SearchFilters
 from assistant.lexical import BM25Index
-from assistant.query import TermMap
+from assistant.query import TermMap, years_in
+from assistant.regions import chunk_regions, regions_in, with_provinces
 from assistant.store import ChromaStore
-from assistant.text import query_terms, to_simplified
+from assistant.text import normalise, query_terms, to_simplified
 from assistant.types import Chunk, ScoredChunk
+from ingest.versions import REPLACED_BY, REPLACED_ON, version_key
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> dict[str, float]:
@@ -36,11 +42,22 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> di
 
 
 class HybridSearcher:
-    """Dense + BM25 search over one :class:`ChromaStore`.
+    """Dense + BM25 search over one :class:`ChromaStore`, fused by reciprocal rank fusion.
 
-    The BM25 index is built from the store's chunks on first use and rebuilt whenever the
-    store's content changes (its write counter or its chunk count moves), so it never
-    drifts from the collection.
+    The BM25 index and a catalogue of the chunks are built from the store's chunks on first
+    use and rebuilt whenever the store's content changes (its write counter or its chunk
+    count moves), so they never drift from the collection.
+
+    On top of the fused ranking:
+
+    - a question that names a region ranks that region's documents (and its province's) as
+      if one more retriever had put them first;
+    - a chunk of a replaced version is dropped when its newer version is also a candidate,
+      unless the question asks about a year before the replacement (:mod:`ingest.versions`);
+    - one document (copies and versions of a title count as one) gives at most
+      ``max_per_document`` of the ``k`` results while other documents have candidates;
+    - each result carries its neighbours: the other chunks of the same article (or, outside
+      articles, the chunks next to it), so an answer can see the article whole.
 
     Args:
         store: the vector store.
@@ -49,16 +66,29 @@ class HybridSearcher:
         term_map: adds official terms to the BM25 query of everyday questions (外地看病 →
             异地就医). The dense query stays the question as asked: the model already
             relates everyday and official words, and added terms would pull its vector off.
+        max_per_document: most results from one document (0 = no limit).
+        neighbour_chars: most characters of neighbouring chunks attached to one result.
     """
 
-    def __init__(self, store: ChromaStore, fetch_k: int = 30, rrf_k: int = 60, term_map: TermMap | None = None):
+    def __init__(
+        self,
+        store: ChromaStore,
+        fetch_k: int = 30,
+        rrf_k: int = 60,
+        term_map: TermMap | None = None,
+        max_per_document: int = 3,
+        neighbour_chars: int = 1200,
+    ):
         self.store = store
         self.term_map = term_map
         self.fetch_k = fetch_k
         self.rrf_k = rrf_k
+        self.max_per_document = max_per_document
+        self.neighbour_chars = neighbour_chars
         self._lock = threading.Lock()
         self._bm25: BM25Index | None = None
         self._chunks: dict[str, Chunk] = {}
+        self._sections: dict[tuple[str, str], list[Chunk]] = {}
         self._state: tuple[int, int] | None = None
 
     def lexical_index(self) -> BM25Index:
@@ -68,7 +98,9 @@ class HybridSearcher:
             if self._bm25 is None or state != self._state:
                 chunks = self.store.all_chunks()
                 self._chunks = {c.id: c for c in chunks}
+                self._sections = _sections(chunks)
                 self._bm25 = BM25Index([c.id for c in chunks], [c.context_text() for c in chunks])
+                self._filter_masks.cache_clear()
                 self._state = state
             return self._bm25
 
@@ -81,15 +113,29 @@ class HybridSearcher:
         index = self._bm25 if self._bm25 is not None else self.lexical_index()
         return index.term_idf(term)
 
-    def search(self, question: str, k: int) -> list[ScoredChunk]:
-        """The ``k`` best chunks for ``question``, best first, with per-retriever evidence."""
+    @lru_cache(maxsize=32)
+    def _filter_masks(self, filters: SearchFilters) -> np.ndarray:
+        bm25 = self._bm25
+        assert bm25 is not None
+        return np.fromiter((filters.accepts(self._chunks[cid]) for cid in bm25.ids), dtype=bool, count=len(bm25))
+
+    def search(self, question: str, k: int, filters: SearchFilters | None = None) -> list[ScoredChunk]:
+        """The ``k`` best chunks for ``question``, best first, with per-retriever evidence.
+
+        Args:
+            filters: only chunks whose documents pass them are searched (None = all).
+        """
         bm25 = self.lexical_index()
         if len(bm25) == 0:
             return []
+        mask = self._filter_masks(filters) if filters else None
+        allowed = [bm25.ids[j] for j in np.flatnonzero(mask)] if mask is not None else None
+        if allowed is not None and not allowed:
+            return []
         vector = self.store.embed_query(to_simplified(question))
-        dense = self.store.nearest(vector, self.fetch_k)
+        dense = self.store.nearest(vector, self.fetch_k, ids=allowed)
         lexical_query = self.term_map.expand(question) if self.term_map is not None else question
-        lexical = bm25.search(query_terms(lexical_query), self.fetch_k)
+        lexical = bm25.search(query_terms(lexical_query), self.fetch_k, mask=mask)
         fused = reciprocal_rank_fusion([[c.id for c, _ in dense], [cid for cid, _ in lexical]], self.rrf_k)
         found: dict[str, ScoredChunk] = {}
         for rank, (chunk, cos) in enumerate(dense, start=1):
@@ -102,19 +148,112 @@ class HybridSearcher:
                     continue
                 hit = found[cid] = ScoredChunk(chunk, fused[cid])
             hit.lexical_score, hit.lexical_rank = score, rank
-        ranked = sorted(found.values(), key=lambda s: (-s.score, s.chunk.id))[:k]
+        asked = regions_in(question)
+        if asked:
+            wanted = with_provinces(asked)
+            for hit in found.values():
+                if chunk_regions(hit.chunk) & wanted:
+                    hit.score += 1.0 / (self.rrf_k + 1)
+        ranked = sorted(found.values(), key=lambda s: (-s.score, s.chunk.id))
+        ranked = _prefer_in_force(ranked, years_in(question))
+        ranked = _spread(ranked, k, self.max_per_document)
         # A chunk only BM25 found still gets its cosine: the answerer's relevance check needs
         # it, and many near-duplicate chunks can push the right one out of the dense list.
         missing = [h.chunk.id for h in ranked if h.dense_score is None]
         for cid, cos in self.store.cosines(vector, missing).items():
             found[cid].dense_score = cos
+        for hit in ranked:
+            hit.neighbours = self.neighbours(hit.chunk)
         return ranked
+
+    def neighbours(self, chunk: Chunk) -> list[Chunk]:
+        """The other chunks of ``chunk``'s article (without one article, of its file), in
+        document order: the nearest ones, up to ``neighbour_chars``."""
+        siblings = self._sections.get(_section_key(chunk), [])
+        if len(siblings) < 2:
+            return []
+        at = next((i for i, c in enumerate(siblings) if c.id == chunk.id), None)
+        if at is None:
+            return []
+        order = sorted((i for i in range(len(siblings)) if i != at), key=lambda i: (abs(i - at), i))
+        picked, used = [], 0
+        for i in order:
+            used += len(siblings[i].text)
+            if used > self.neighbour_chars:
+                break
+            picked.append(i)
+        return [siblings[i] for i in sorted(picked)]
+
+
+def _section_key(chunk: Chunk) -> tuple[str, str]:
+    md = chunk.metadata
+    article = str(md.get("article") or "")
+    if article and "至" not in article:
+        return str(md.get("source", "")), "article:" + article
+    # Without a single article, the neighbours are the chunks next to it in the file.
+    return str(md.get("source", "")), "file"
+
+
+def _sections(chunks: Sequence[Chunk]) -> dict[tuple[str, str], list[Chunk]]:
+    """Chunks grouped by (source, article) and by (source, "file"), each group in document order."""
+    groups: dict[tuple[str, str], list[Chunk]] = {}
+    for c in chunks:
+        source = str(c.metadata.get("source", ""))
+        groups.setdefault((source, "file"), []).append(c)
+        key = _section_key(c)
+        if key[1] != "file":
+            groups.setdefault(key, []).append(c)
+    for group in groups.values():
+        group.sort(key=lambda c: int(c.metadata.get("chunk_index", 0) or 0))
+    return {key: group for key, group in groups.items() if len(group) > 1}
+
+
+def _prefer_in_force(ranked: list[ScoredChunk], years: set[int]) -> list[ScoredChunk]:
+    """Drop chunks of replaced versions whose newer version is also ranked, unless the
+    question asks about a year before the replacement."""
+    current = {version_key(h.chunk.metadata) for h in ranked if not h.chunk.metadata.get(REPLACED_BY)}
+    out = []
+    for hit in ranked:
+        md = hit.chunk.metadata
+        replaced_on = str(md.get(REPLACED_ON) or "")
+        if replaced_on and version_key(md) in current:
+            if not years or min(years) >= int(replaced_on[:4]):
+                continue
+        out.append(hit)
+    return out
+
+
+def _spread(ranked: list[ScoredChunk], k: int, per_document: int) -> list[ScoredChunk]:
+    """The first ``k`` of ``ranked`` with at most ``per_document`` per document (title and
+    region; 0 = no limit), topped up in rank order when too few documents were found. A
+    passage whose text an earlier result already has (a copy of the document) is skipped."""
+    per_document = per_document or k
+    taken: list[ScoredChunk] = []
+    held: list[ScoredChunk] = []
+    counts: dict[tuple[str, str], int] = {}
+    texts: set[str] = set()
+    for hit in ranked:
+        text = normalise(hit.chunk.text)
+        if text in texts:
+            continue  # the same passage in another copy of the document
+        texts.add(text)
+        key = version_key(hit.chunk.metadata)
+        if counts.get(key, 0) < per_document:
+            counts[key] = counts.get(key, 0) + 1
+            taken.append(hit)
+            if len(taken) == k:
+                return taken
+        else:
+            held.append(hit)
+    chosen = {id(h) for h in taken + held[: k - len(taken)]}
+    return [h for h in ranked if id(h) in chosen]
 
 
 def to_document(hit: ScoredChunk) -> Document:
     """A LangChain ``Document`` carrying the chunk's metadata plus its scores."""
     md: dict[str, Any] = dict(hit.chunk.metadata)
     md.update(
+        neighbours=[{"id": c.id, "text": c.text, "metadata": c.metadata} for c in hit.neighbours],
         rrf_score=hit.score,
         dense_score=hit.dense_score,
         lexical_score=hit.lexical_score,
@@ -131,6 +270,7 @@ def from_document(doc: Document) -> ScoredChunk:
     """Inverse of :func:`to_document`."""
     md = dict(doc.metadata)
     scores = {k: md.pop(k, None) for k in _SCORE_KEYS}
+    neighbours = [Chunk(id=n["id"], text=n["text"], metadata=dict(n["metadata"])) for n in md.pop("neighbours", None) or ()]
     return ScoredChunk(
         Chunk(id=doc.id or "", text=doc.page_content, metadata=md),
         score=scores["rrf_score"] or 0.0,
@@ -138,6 +278,7 @@ def from_document(doc: Document) -> ScoredChunk:
         lexical_score=scores["lexical_score"],
         dense_rank=scores["dense_rank"],
         lexical_rank=scores["lexical_rank"],
+        neighbours=neighbours,
     )
 
 
@@ -148,6 +289,7 @@ class HybridRetriever(BaseRetriever):
 
     searcher: HybridSearcher
     k: int = 4
+    filters: SearchFilters | None = None
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        return [to_document(h) for h in self.searcher.search(query, self.k)]
+        return [to_document(h) for h in self.searcher.search(query, self.k, self.filters)]

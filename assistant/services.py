@@ -74,7 +74,14 @@ def build_services(settings: Settings) -> Services:
     term_map = TermMap.load(settings.term_map) if settings.term_map else None
     if term_map is not None:
         add_words(term_map.words())
-    searcher = HybridSearcher(store, fetch_k=settings.fetch_k, rrf_k=settings.rrf_k, term_map=term_map)
+    searcher = HybridSearcher(
+        store,
+        fetch_k=settings.fetch_k,
+        rrf_k=settings.rrf_k,
+        term_map=term_map,
+        max_per_document=settings.max_per_document,
+        neighbour_chars=settings.neighbour_chars,
+    )
     retriever = HybridRetriever(searcher=searcher, k=settings.top_k)
     prompts = Prompts(settings.prompts_dir)
     extractive = ExtractiveAnswerer(

@@ -94,6 +94,20 @@ class Settings(BaseSettings):
         ge=1,
         description="Reciprocal rank fusion constant k (Cormack et al. 2009 use 60).",
     )
+    max_per_document: int = Field(
+        default=3,
+        ge=0,
+        le=20,
+        description=(
+            "Most of the top_k chunks one document (with its copies and versions) may fill while "
+            "other documents have candidates; 0 = no limit."
+        ),
+    )
+    neighbour_chars: int = Field(
+        default=1200,
+        ge=0,
+        description="Characters of the same article's other chunks attached to each result (the answer sees the article whole).",
+    )
     score_threshold: float = Field(
         default=0.85,
         ge=0.0,

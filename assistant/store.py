@@ -202,14 +202,19 @@ class ChromaStore:
             self._check_dimension(len(vector))
         return vector
 
-    def nearest(self, vector: list[float], n: int) -> list[tuple[Chunk, float]]:
-        """The ``n`` chunks nearest to ``vector`` as (chunk, cosine similarity), best first."""
-        total = self.count()
+    def nearest(self, vector: list[float], n: int, ids: Sequence[str] | None = None) -> list[tuple[Chunk, float]]:
+        """The ``n`` chunks nearest to ``vector`` as (chunk, cosine similarity), best first.
+
+        Args:
+            ids: search only among these chunks (a metadata filter's result); None = all.
+        """
+        total = self.count() if ids is None else len(ids)
         if total == 0:
             return []
         res = self.collection.query(
             query_embeddings=[vector],
             n_results=min(n, total),
+            ids=list(ids) if ids is not None else None,
             include=["documents", "metadatas", "distances"],
         )
         out = []
@@ -253,6 +258,14 @@ class ChromaStore:
             Chunk(id=cid, text=doc or "", metadata=dict(md or {}))
             for res in self._scan(["documents", "metadatas"], page_size)
             for cid, doc, md in zip(res["ids"], res["documents"], res["metadatas"])
+        ]
+
+    def all_metadata(self, page_size: int = 5000) -> list[tuple[str, dict[str, Any]]]:
+        """(id, metadata) of every stored chunk (one scan, no vectors or text)."""
+        return [
+            (cid, dict(md or {}))
+            for res in self._scan(["metadatas"], page_size)
+            for cid, md in zip(res["ids"], res["metadatas"])
         ]
 
     def ids_by_source(self, page_size: int = 5000) -> dict[str, set[str]]:

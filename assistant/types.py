@@ -63,6 +63,7 @@ class ScoredChunk:
         dense_score: cosine similarity to the question in [-1, 1], or None when only BM25 found it.
         lexical_score: BM25 score (>= 0), or None when only dense search found it.
         dense_rank / lexical_rank: 1-based ranks in each retriever's list, or None.
+        neighbours: other chunks of the same article or section, in document order.
     """
 
     chunk: Chunk
@@ -71,6 +72,7 @@ class ScoredChunk:
     lexical_score: float | None = None
     dense_rank: int | None = None
     lexical_rank: int | None = None
+    neighbours: list[Chunk] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -83,16 +85,22 @@ class Citation:
     score: float = 0.0
 
     def label(self) -> str:
-        """One-line description: title, 文号, article, page, date (whichever are known)."""
+        """One-line description: title, 发文机关, 文号, article, page, date, 施行日期 and
+        replacement (whichever are known), e.g.
+        "《上海市社会救助条例》 上海 第十条 2024-12-31 （已被…替代）"."""
         md = self.chunk.metadata
         parts = [f"《{self.chunk.title}》"]
-        for key in ("doc_number", "article"):
+        for key in ("issuer", "doc_number", "article"):
             if md.get(key):
                 parts.append(str(md[key]))
         if md.get("page"):
             parts.append(f"第{md['page']}页")
         if md.get("date"):
             parts.append(str(md["date"]))
+        if md.get("effective_date") and md.get("effective_date") != md.get("date"):
+            parts.append(f"{md['effective_date']}起施行")
+        if md.get("replaced_by"):
+            parts.append(f"（已被{md['replaced_by']}替代）")
         return " ".join(parts)
 
 
@@ -106,6 +114,11 @@ class Answer:
         citations: the sources, numbered from 1.
         refused: True when the knowledge base holds nothing relevant (``text`` then says so).
         timings: milliseconds per stage, e.g. ``{"retrieval": 41.2, "answer": 3.1}``.
+        flagged: sentences of a generated reply left out because their citation did not
+            support them.
+        partial: True for the growing text of a streamed answer before it is checked.
+        notes: what the user should know about the sources (another region's rules, a
+            replaced version), shown with the answer.
     """
 
     question: str
@@ -113,6 +126,9 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     refused: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    flagged: list[str] = field(default_factory=list)
+    partial: bool = False
+    notes: list[str] = field(default_factory=list)
 
     def sources_text(self) -> str:
         """Numbered source list, one source per line with its quoted sentence."""

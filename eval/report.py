@@ -31,6 +31,8 @@ MAIN_COLUMNS = (
     ("fact_recall", "fact recall"),
     ("citation_precision", "cite prec"),
     ("refusal_correct", "refusal acc"),
+    ("unanswerable_refused", "unans refused"),
+    ("answerable_answered", "ans answered"),
     ("retrieval_p50_ms", "retr p50 ms"),
     ("retrieval_p95_ms", "retr p95 ms"),
     ("total_p50_ms", "total p50 ms"),

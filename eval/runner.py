@@ -96,11 +96,15 @@ def score(q: Question, hits: Sequence[ScoredChunk], answer: Answer) -> dict[str,
     Keys: ``doc_hit@k`` (k in 1, 3, 5, 10), ``doc_mrr@10``, ``doc_ndcg@10``; ``article_hit@k``,
     ``article_mrr@10``, ``article_ndcg@10`` when articles are expected; ``evidence_hit@k``
     (a chunk in the first k holds every key fact) when key facts exist; ``fact_recall``,
-    ``citations``, ``citations_correct``; ``refusal_correct`` always.
+    ``citations``, ``citations_correct``; ``refusal_correct`` always; ``unanswerable_refused``
+    (1 when an unanswerable question was refused) or ``answerable_answered`` (1 when an
+    answerable one was answered), so both sides of refusal accuracy show.
     """
     m: dict[str, float | None] = {"refusal_correct": float(answer.refused != q.answerable)}
     if not q.answerable:
+        m["unanswerable_refused"] = float(answer.refused)
         return m
+    m["answerable_answered"] = float(not answer.refused)
     docs = _ranked_docs(hits)
     # expected_sources are alternatives (copies of one text in several files or formats):
     # the first match is the relevant document, later copies add nothing.

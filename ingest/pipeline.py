@@ -16,16 +16,19 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from assistant.store import ChromaStore
 from assistant.text import to_simplified
+from assistant.types import Chunk
 from ingest.loaders import SUPPORTED_SUFFIXES, DocumentLoader, EmptyDocument, LoadError
 from ingest.manifest import DocumentRecord, Manifest
 from ingest.metadata import extract_metadata, sidecar_metadata
 from ingest.splitting import PolicySplitter
+from ingest.versions import changed_chunks
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +194,15 @@ class Ingestor:
                 prune: bool) -> IngestReport:
         started = time.perf_counter()
         run_id, clean = self.manifest.start_run()
+        # An unfinished previous run may have stopped before recording versions.
+        with self._versions_kept(always=not clean):
+            report = self._ingest_files(paths, rebuild, progress, password, prune, clean)
+        self.manifest.finish_run(run_id)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _ingest_files(self, paths: list[Path], rebuild: bool, progress: Progress | None, password: str | None,
+                      prune: bool, clean: bool) -> IngestReport:
         report = IngestReport()
         if rebuild:
             self.store.reset()
@@ -218,9 +230,17 @@ class Ingestor:
             report.files.append(result)
             if progress:
                 progress(result, len(report.files), total)
-        self.manifest.finish_run(run_id)
-        report.seconds = time.perf_counter() - started
         return report
+
+    @contextmanager
+    def _versions_kept(self, always: bool = False) -> Iterator[None]:
+        """After a change to the store (or ``always``), record again which documents replace
+        which (:mod:`ingest.versions`); a run that wrote nothing costs nothing."""
+        before = self.store.version
+        yield
+        if always or self.store.version != before:
+            changed = changed_chunks(self.store.all_metadata())
+            self.store.update_metadata([Chunk(cid, "", md) for cid, md in changed])
 
     def recover(self, full: bool = False) -> list[str]:
         """Bring the manifest and the store back into agreement after an interrupted run.
@@ -270,7 +290,7 @@ class Ingestor:
 
     def prune(self) -> list[str]:
         """Remove documents whose files no longer exist; returns their sources."""
-        with self._lock:
+        with self._lock, self._versions_kept():
             return self._prune()
 
     def _prune(self) -> list[str]:
@@ -286,7 +306,7 @@ class Ingestor:
         Returns:
             False when nothing was known about ``source``.
         """
-        with self._lock:
+        with self._lock, self._versions_kept():
             return self._remove(source)
 
     def _remove(self, source: str) -> bool:

@@ -12,6 +12,7 @@ import assistant  # noqa: F401 - offline switches
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
+LAWS = ROOT.parent / "shared" / "corpus-laws"
 KNOWLEDGE = ROOT / "knowledge"
 
 _real_connect = socket.socket.connect
@@ -137,4 +138,35 @@ def fresh_services(settings_factory, embeddings):
 
     svc = build_services(settings_factory())
     _share_model(svc, embeddings)
+    return svc
+
+
+#: Files of ../shared/corpus-laws that regulate the same topics in several regions, and one
+#: regulation in two versions (上海市社会救助条例 2018 and 2024).
+LAW_FILES = (
+    "local/上海/上海市社会救助条例(2018-11-22).md",
+    "local/上海/上海市社会救助条例(2024-12-31).md",
+    "local/上海/上海市老年人权益保障条例(2016-01-29).md",
+    "local/山东/山东省老年人权益保障条例(2014-09-26).md",
+    "local/河南/河南省老年人权益保障条例(2018-07-30).md",
+    "local/重庆/重庆市城乡居民最低生活保障条例(2016-03-31).md",
+    "local/浙江/浙江省实施《消费者权益保护法》办法(2017-03-31).md",
+    "national/社会法/老年人权益保障法(2018-12-29).md",
+)
+
+
+@pytest.fixture(scope="session")
+def laws_services(settings_factory, embeddings):
+    """Services over a temp index of LAW_FILES (read in place from ../shared/corpus-laws)."""
+    from assistant.services import build_services
+
+    paths = [LAWS / name for name in LAW_FILES]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        pytest.skip(f"needs ../shared/corpus-laws beside this checkout (missing {missing[0]})")
+    svc = build_services(settings_factory())
+    _share_model(svc, embeddings)
+    report = svc.ingestor.ingest(paths)
+    assert not report.errors, report.errors
+    assert report.count("added") == len(paths), report.summary()
     return svc

@@ -84,7 +84,8 @@ def test_score_hand_computed():
     refused = score(q, [], Answer("问", "抱歉", refused=True))
     assert refused["fact_recall"] == 0.0 and refused["refusal_correct"] == 0.0 and refused["doc_hit@10"] == 0.0
     unanswerable = score(_q(answerable=False, expected_sources=[], key_facts=[]), [], Answer("问", "抱歉", refused=True))
-    assert unanswerable == {"refusal_correct": 1.0}
+    assert unanswerable == {"refusal_correct": 1.0, "unanswerable_refused": 1.0}
+    assert refused["answerable_answered"] == 0.0 and m["answerable_answered"] == 1.0
 
 
 @pytest.fixture(scope="module")
