@@ -11,6 +11,7 @@ replaced by the extractive answer, so an unchecked claim never reaches the user.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Sequence
 
@@ -19,8 +20,11 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant.answering import ExtractiveAnswerer
 from assistant.prompts import Prompts
+from assistant.query import contextualise, turn_text
 from assistant.text import normalise, query_terms, sentences
 from assistant.types import Answer, Chunk, Citation, ScoredChunk
+
+log = logging.getLogger(__name__)
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 _DELIMITER = re.compile(r"</?\s*sources?\b[^>]*>", re.IGNORECASE)
@@ -186,3 +190,38 @@ def _join(kept: Sequence[str]) -> list[str]:
     # Sentences were split after their end mark, so they join back without a separator;
     # a line of its own keeps its line break.
     return [s if s.endswith(("。", "！", "？", "!", "?", "；", ";")) else s + "\n" for s in kept]
+
+
+class LlmRewriter:
+    """Rewrites a follow-up into a standalone question with the chat model (prompt
+    ``rewrite_question``: ``history``, ``question``).
+
+    A question without earlier user turns is returned as it is, without a call. When the
+    model fails or replies with something that is not one question (empty, several lines,
+    over 200 characters), the rule-based :func:`assistant.query.contextualise` is used.
+
+    Args:
+        chat_model: any LangChain chat model.
+        prompts: the prompt folder.
+        turns: how many earlier turns the model sees (the latest ones).
+    """
+
+    def __init__(self, chat_model: BaseChatModel, prompts: Prompts, turns: int = 6):
+        self.chat_model = chat_model
+        self.prompts = prompts
+        self.turns = turns
+
+    def __call__(self, question: str, history: Sequence[object] = ()) -> str:
+        earlier = [(role, content.strip()) for role, content in map(turn_text, history) if content.strip()]
+        if not any(role == "user" for role, _ in earlier):
+            return question
+        lines = "\n".join(f"{'居民' if role == 'user' else '助手'}：{_DELIMITER.sub(' ', content)[:300]}" for role, content in earlier[-self.turns:])
+        prompt = self.prompts.render("rewrite_question", history=lines, question=question)
+        try:
+            reply = str(self.chat_model.invoke([HumanMessage(prompt)]).content).strip()
+        except Exception as exc:  # a down LLM must not stop the answer: the rules still work
+            log.warning("question rewrite failed (%s); using the rule-based follow-up", exc)
+            return contextualise(question, history)
+        if not reply or "\n" in reply or len(reply) > 200:
+            return contextualise(question, history)
+        return reply

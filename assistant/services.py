@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assistant.answering import ExtractiveAnswerer, RelevancePolicy
-from assistant.chain import Assistant, build_chain
-from assistant.generative import GenerativeAnswerer
+from assistant.chain import Assistant, Rewriter
+from assistant.generative import GenerativeAnswerer, LlmRewriter
 from assistant.embeddings import LazyEmbeddings
 from assistant.prompts import Prompts
-from assistant.query import TermMap
+from assistant.query import TermMap, contextualise
 from assistant.text import add_words
 from assistant.retrieval import HybridRetriever, HybridSearcher
 from assistant.settings import Settings
@@ -96,14 +96,35 @@ def build_services(settings: Settings) -> Services:
         synonyms=term_map.alternatives if term_map is not None else None,
     )
     answerer: ExtractiveAnswerer | GenerativeAnswerer = extractive
-    if settings.llm_base_url:
-        answerer = GenerativeAnswerer(_chat_model(settings), prompts, extractive)
-    assistant = Assistant(build_chain(retriever, answerer), answerer)
+    rewrite: Rewriter = contextualise
+    if settings.llm_base_url or settings.llm_gguf_path:
+        chat_model = _chat_model(settings)
+        answerer = GenerativeAnswerer(chat_model, prompts, extractive)
+        rewrite = LlmRewriter(chat_model, prompts)
+    assistant = Assistant(retriever, answerer, rewrite)
     return Services(settings, embeddings, store, ingestor, searcher, retriever, answerer, assistant)
 
 
 def _chat_model(settings: Settings):
-    """The configured OpenAI-compatible chat model (imported only when an LLM is configured)."""
+    """The configured chat model: an OpenAI-compatible server, else a local GGUF file
+    (imported only when an LLM is configured).
+
+    Raises:
+        RuntimeError: a GGUF file is configured but the ``gguf`` extra is not installed, or
+            the file does not exist.
+    """
+    if not settings.llm_base_url and settings.llm_gguf_path:
+        path = settings.llm_gguf_path
+        if not path.is_file():
+            raise RuntimeError(f"MINSHENG_LLM_GGUF_PATH: no such file: {path}")
+        try:
+            from langchain_community.chat_models import ChatLlamaCpp
+        except ImportError as exc:
+            raise RuntimeError(
+                "MINSHENG_LLM_GGUF_PATH needs the optional extra: pip install -e '.[gguf]' "
+                f"(llama-cpp-python, langchain-community): {exc}"
+            ) from exc
+        return ChatLlamaCpp(model_path=str(path), temperature=settings.llm_temperature, n_ctx=4096, verbose=False)
     from langchain_openai import ChatOpenAI
 
     return ChatOpenAI(

@@ -163,6 +163,13 @@ class Settings(BaseSettings):
         default=None,
         description="OpenAI-compatible endpoint (e.g. http://127.0.0.1:8000/v1); unset = extractive answers, no LLM.",
     )
+    llm_gguf_path: Path | None = Field(
+        default=None,
+        description=(
+            "A local GGUF model file run in-process with llama.cpp (optional extra `gguf`); "
+            "used when no llm_base_url is set."
+        ),
+    )
     llm_model: str = Field(default="qwen2.5-7b-instruct", description="Model name sent to the LLM endpoint.")
     llm_api_key: SecretStr = Field(default=SecretStr("not-needed"), description="API key for the LLM endpoint.")
     llm_temperature: float = Field(default=0.1, ge=0.0, le=2.0, description="Sampling temperature of the LLM.")

@@ -119,6 +119,7 @@ class Answer:
         partial: True for the growing text of a streamed answer before it is checked.
         notes: what the user should know about the sources (another region's rules, a
             replaced version), shown with the answer.
+        query: the text that was searched (a follow-up with its earlier topic, or rewritten).
     """
 
     question: str
@@ -129,6 +130,7 @@ class Answer:
     flagged: list[str] = field(default_factory=list)
     partial: bool = False
     notes: list[str] = field(default_factory=list)
+    query: str = ""
 
     def sources_text(self) -> str:
         """Numbered source list, one source per line with its quoted sentence."""

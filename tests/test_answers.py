@@ -67,7 +67,7 @@ def test_pieces_are_langchain_runnables(services):
     chain = services.assistant.chain
     assert isinstance(chain, Runnable)
     answer = chain.invoke({"question": "公租房怎么申请"})
-    assert answer.citations and set(answer.timings) == {"retrieval", "answer"}
+    assert answer.citations and set(answer.timings) == {"rewrite", "retrieval", "answer"}
 
 
 def test_hybrid_fusion_uses_both_retrievers(services):

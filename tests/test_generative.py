@@ -28,6 +28,8 @@ def test_prompt_files_are_pinned():
     prompts = Prompts(PROJECT_ROOT / "prompts")
     assert prompts.variables("answer_system") == {"hotline"}
     assert prompts.variables("answer_user") == {"sources", "question"}
+    assert prompts.variables("rewrite_question") == {"history", "question"}
+    assert prompts.variables("figure_missing") == {"titles", "what", "hotline"}
 
 
 def test_sources_sit_inside_delimiters_as_data(services):
@@ -76,3 +78,39 @@ def test_settings_select_the_generative_answerer(settings_factory):
     svc = build_services(settings_factory(llm_base_url="http://127.0.0.1:9/v1"))
     assert isinstance(svc.answerer, GenerativeAnswerer)
     assert svc.answerer.chat_model.model_name == svc.settings.llm_model
+
+
+def test_rewriter_falls_back_to_rules_when_the_llm_fails_or_rambles():
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from assistant.generative import LlmRewriter
+
+    class Down(FakeListChatModel):
+        def invoke(self, *args, **kwargs):
+            raise ConnectionError("connection refused")
+
+    prompts = Prompts(PROJECT_ROOT / "prompts")
+    history = [{"role": "user", "content": "广州公租房怎么申请？"}, {"role": "assistant", "content": "……"}]
+    assert LlmRewriter(Down(responses=["x"]), prompts)("那需要什么材料？", history) == "广州公租房怎么申请？ 那需要什么材料？"
+    rambling = FakeListChatModel(responses=["好的，改写如下：\n广州公租房需要什么材料？"])
+    assert LlmRewriter(rambling, prompts)("那需要什么材料？", history) == "广州公租房怎么申请？ 那需要什么材料？"
+    no_history = RecordingModel(responses=["不该被调用"])
+    no_history.seen = []
+    assert LlmRewriter(no_history, prompts)("异地就医怎么结算", []) == "异地就医怎么结算"
+    assert no_history.seen == []
+
+
+def test_a_gguf_model_without_its_extra_gets_a_clear_error(settings_factory, tmp_path):
+    import pytest
+
+    from assistant.services import build_services
+
+    missing = tmp_path / "qwen.gguf"
+    with pytest.raises(RuntimeError, match="no such file"):
+        build_services(settings_factory(llm_gguf_path=missing))
+    missing.write_bytes(b"GGUF")
+    try:
+        import langchain_community  # noqa: F401
+    except ImportError:
+        with pytest.raises(RuntimeError, match=r"pip install -e '\.\[gguf\]'"):
+            build_services(settings_factory(llm_gguf_path=missing))

@@ -28,6 +28,10 @@ def render_answer(answer: Answer) -> str:
     Document text is escaped, so nothing in a document is ever rendered as HTML.
     """
     parts = [html.escape(answer.text).replace("\n", "  \n")]
+    if answer.partial:
+        return parts[0] + " …"
+    if answer.flagged:
+        parts.append(f"\n\n（已删去{len(answer.flagged)}句无法在原文中核实的内容）")
     if answer.citations:
         parts.append("\n\n**来源**")
         for c in answer.citations:
@@ -49,11 +53,14 @@ def render_answer(answer: Answer) -> str:
 
 
 def create_app(assistant: Any) -> gr.Blocks:
-    """The chat page over ``assistant`` (anything with ``ask(question) -> Answer``)."""
+    """The chat page over ``assistant`` (anything with ``stream(question, history)`` yielding
+    :class:`Answer` objects, the last one final)."""
 
-    def respond(message: str, history: list) -> str:
-        # Gradio's history is a list of {"role", "content"} messages, oldest first.
-        return render_answer(assistant.ask(message, history=history or []))
+    def respond(message: str, history: list):
+        # Gradio's history is a list of {"role", "content"} messages, oldest first. An LLM's
+        # answer streams in; the checked final answer replaces the draft.
+        for answer in assistant.stream(message, history=history or []):
+            yield render_answer(answer)
 
     with gr.Blocks(title="民生政策问答") as app:
         gr.Markdown("## 民生政策问答\n回答只来自知识库中的政策原文，并列出出处；知识库没有的，会如实告知。")
