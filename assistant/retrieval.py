@@ -22,6 +22,7 @@ from assistant.filters import SearchFilters
 from assistant.lexical import BM25Index
 from assistant.query import TermMap, years_in
 from assistant.regions import chunk_regions, regions_in, with_provinces
+from assistant.reranking import CrossEncoderReranker
 from assistant.store import ChromaStore
 from assistant.text import normalise, query_terms, to_simplified
 from assistant.types import Chunk, ScoredChunk
@@ -68,6 +69,7 @@ class HybridSearcher:
             relates everyday and official words, and added terms would pull its vector off.
         max_per_document: most results from one document (0 = no limit).
         neighbour_chars: most characters of neighbouring chunks attached to one result.
+        reranker: reorders the best fused candidates with a cross-encoder (optional).
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class HybridSearcher:
         term_map: TermMap | None = None,
         max_per_document: int = 3,
         neighbour_chars: int = 1200,
+        reranker: CrossEncoderReranker | None = None,
     ):
         self.store = store
         self.term_map = term_map
@@ -85,6 +88,7 @@ class HybridSearcher:
         self.rrf_k = rrf_k
         self.max_per_document = max_per_document
         self.neighbour_chars = neighbour_chars
+        self.reranker = reranker
         self._lock = threading.Lock()
         self._bm25: BM25Index | None = None
         self._chunks: dict[str, Chunk] = {}
@@ -156,6 +160,8 @@ class HybridSearcher:
                     hit.score += 1.0 / (self.rrf_k + 1)
         ranked = sorted(found.values(), key=lambda s: (-s.score, s.chunk.id))
         ranked = _prefer_in_force(ranked, years_in(question))
+        if self.reranker is not None:
+            ranked = self.reranker.rerank(question, ranked)
         ranked = _spread(ranked, k, self.max_per_document)
         # A chunk only BM25 found still gets its cosine: the answerer's relevance check needs
         # it, and many near-duplicate chunks can push the right one out of the dense list.
@@ -259,11 +265,12 @@ def to_document(hit: ScoredChunk) -> Document:
         lexical_score=hit.lexical_score,
         dense_rank=hit.dense_rank,
         lexical_rank=hit.lexical_rank,
+        rerank_score=hit.rerank_score,
     )
     return Document(id=hit.chunk.id, page_content=hit.chunk.text, metadata=md)
 
 
-_SCORE_KEYS = ("rrf_score", "dense_score", "lexical_score", "dense_rank", "lexical_rank")
+_SCORE_KEYS = ("rrf_score", "dense_score", "lexical_score", "dense_rank", "lexical_rank", "rerank_score")
 
 
 def from_document(doc: Document) -> ScoredChunk:
@@ -278,6 +285,7 @@ def from_document(doc: Document) -> ScoredChunk:
         lexical_score=scores["lexical_score"],
         dense_rank=scores["dense_rank"],
         lexical_rank=scores["lexical_rank"],
+        rerank_score=scores["rerank_score"],
         neighbours=neighbours,
     )
 

@@ -15,6 +15,7 @@ from assistant.embeddings import LazyEmbeddings
 from assistant.prompts import Prompts
 from assistant.query import TermMap, contextualise
 from assistant.text import add_words
+from assistant.reranking import CrossEncoderReranker
 from assistant.retrieval import HybridRetriever, HybridSearcher
 from assistant.settings import Settings
 from assistant.store import ChromaStore, open_client
@@ -81,6 +82,11 @@ def build_services(settings: Settings) -> Services:
         term_map=term_map,
         max_per_document=settings.max_per_document,
         neighbour_chars=settings.neighbour_chars,
+        reranker=(
+            CrossEncoderReranker(settings.reranker_model, settings.reranker_top_n, settings.embedding_device)
+            if settings.reranker_model
+            else None
+        ),
     )
     retriever = HybridRetriever(searcher=searcher, k=settings.top_k)
     prompts = Prompts(settings.prompts_dir)

@@ -108,6 +108,14 @@ class Settings(BaseSettings):
         ge=0,
         description="Characters of the same article's other chunks attached to each result (the answer sees the article whole).",
     )
+    reranker_model: Path | None = Field(
+        default=None,
+        description=(
+            "Local sentence-transformers CrossEncoder folder that reranks the fused candidates "
+            "(unset = off; none ships offline)."
+        ),
+    )
+    reranker_top_n: int = Field(default=20, ge=1, description="Fused candidates the reranker scores.")
     score_threshold: float = Field(
         default=0.85,
         ge=0.0,
@@ -193,6 +201,8 @@ class Settings(BaseSettings):
             self.manifest_path = self.data_dir / "manifest.sqlite"
         if self.term_map is not None and str(self.term_map) in ("", "."):
             self.term_map = None  # MINSHENG_TERM_MAP= (empty) turns expansion off
+        if self.reranker_model is not None and str(self.reranker_model) in ("", "."):
+            self.reranker_model = None
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError("chunk_overlap must be smaller than chunk_size")
         return self

@@ -64,6 +64,7 @@ class ScoredChunk:
         lexical_score: BM25 score (>= 0), or None when only dense search found it.
         dense_rank / lexical_rank: 1-based ranks in each retriever's list, or None.
         neighbours: other chunks of the same article or section, in document order.
+        rerank_score: the cross-encoder's score when a reranker is configured, else None.
     """
 
     chunk: Chunk
@@ -73,6 +74,7 @@ class ScoredChunk:
     dense_rank: int | None = None
     lexical_rank: int | None = None
     neighbours: list[Chunk] = field(default_factory=list)
+    rerank_score: float | None = None
 
 
 @dataclass(frozen=True)
