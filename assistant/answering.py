@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from assistant.prompts import Prompts
-from assistant.regions import applies_to, chunk_regions, regions_in, with_provinces
-from assistant.text import normalise, query_terms, sentences
+from assistant.regions import applies_to, chunk_regions, districts_in, regions_in, with_provinces
+from assistant.text import after_overlap, normalise, query_terms, sentences
 from assistant.types import Answer, Chunk, Citation, ScoredChunk
 
 _LIST_MARK = re.compile(r"^(?:[#>*\-•]+\s*|\d+[.、)]\s*)")
@@ -77,10 +77,31 @@ def wanted_figure(question: str) -> str:
 
 
 def _clean(sentence: str) -> str:
+    """A sentence as quoted: at most ``_MAX_SENTENCE`` characters, shortened at a clause
+    boundary (，；：) so that no figure or condition is cut in half."""
     s = sentence.strip()
     if len(s) > _MAX_SENTENCE:
-        s = s[: _MAX_SENTENCE - 1] + "…"
+        cut = max(s.rfind(mark, 0, _MAX_SENTENCE) for mark in "，；：,;:")
+        s = (s[: cut + 1] if cut >= _MAX_SENTENCE // 2 else s[: _MAX_SENTENCE - 1]) + "…"
     return s
+
+
+_END = ("。", "！", "？", "；", "!", "?", ";", "：", ":")
+
+
+def completed_text(hit: ScoredChunk) -> str:
+    """The hit's chunk text, its last sentence completed from the next chunk of the same
+    article when the chunk boundary cut it ("…低于1549元（低保特困家庭需连续享受" + "城市最低…")."""
+    text = hit.chunk.text.rstrip()
+    if not text or text.endswith(_END):
+        return text
+    index = int(hit.chunk.metadata.get("chunk_index", 0) or 0)
+    following = next((n for n in hit.neighbours if int(n.metadata.get("chunk_index", 0) or 0) == index + 1), None)
+    if following is None:
+        return text
+    rest = after_overlap(text, following.text)
+    m = re.search(r"[。！？；!?;\n]", rest)
+    return text + (rest[: m.end()] if m else rest[:_MAX_SENTENCE]).rstrip()
 
 
 def _statements(text: str) -> list[str]:
@@ -211,8 +232,10 @@ class ExtractiveAnswerer:
                 in_region = [h for h in relevant if applies_to(h.chunk, asked)]
             if not in_region:
                 others = sorted({r for h in relevant for r in chunk_regions(h.chunk) or {"未注明地区的文件"}})
+                districts = districts_in(question)
+                named = sorted(asked - set(districts.values())) + [f"{city}{d}" for d, city in sorted(districts.items())]
                 text = self.prompts.render(
-                    "region_refusal", region="、".join(sorted(asked)), others="、".join(others), hotline=self.hotline
+                    "region_refusal", region="、".join(named), others="、".join(others), hotline=self.hotline
                 )
                 return [], Answer(question=question, text=text, refused=True)
             relevant = in_region
@@ -264,7 +287,7 @@ class ExtractiveAnswerer:
         for i, hit in enumerate(relevant):
             context = normalise(hit.chunk.context_text().split("\n", 1)[0])
             context_cover = sum(w for t, w in weights.items() if self._has(t, context)) / total
-            for pos, s in enumerate(_statements(hit.chunk.text)):
+            for pos, s in enumerate(_statements(completed_text(hit))):
                 if len(s) < _MIN_SENTENCE or _BOILERPLATE.search(s):
                     continue
                 hay = normalise(s)

@@ -100,6 +100,9 @@ def ask(
     if services.store.count() == 0:
         typer.echo(f"the index at {services.settings.chroma_path} is empty: run `minsheng ingest knowledge` first", err=True)
         raise typer.Exit(2)
+    t0 = time.perf_counter()
+    services.warm_up()  # loading the model is start-up, not retrieval: time it apart
+    load_ms = (time.perf_counter() - t0) * 1000
     answer = services.assistant.ask(question)
     if as_json:
         print(json.dumps(answer_to_dict(answer), ensure_ascii=False, indent=1))
@@ -108,7 +111,10 @@ def ask(
     if answer.citations:
         print("\n来源：")
         print(answer.sources_text())
-    typer.echo(f"({', '.join(f'{k} {v:.0f} ms' for k, v in answer.timings.items())})", err=True)
+    if answer.flagged:
+        print(f"\n（已删去{len(answer.flagged)}句无法在原文中核实的内容）")
+    stages = {"model load": load_ms, **answer.timings}
+    typer.echo(f"({', '.join(f'{k} {v:.0f} ms' for k, v in stages.items())})", err=True)
 
 
 def answer_to_dict(answer) -> dict:
@@ -117,6 +123,9 @@ def answer_to_dict(answer) -> dict:
         "question": answer.question,
         "answer": answer.text,
         "refused": answer.refused,
+        "query": answer.query,
+        "notes": answer.notes,
+        "flagged": answer.flagged,
         "citations": [
             {"n": c.n, "label": c.label(), "quote": c.quote, "chunk_id": c.chunk.id, **dict(sorted(c.chunk.metadata.items()))}
             for c in answer.citations

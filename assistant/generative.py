@@ -21,7 +21,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from assistant.answering import ExtractiveAnswerer
 from assistant.prompts import Prompts
 from assistant.query import contextualise, turn_text
-from assistant.text import normalise, query_terms, sentences
+from assistant.text import after_overlap, normalise, query_terms, sentences
 from assistant.types import Answer, Chunk, Citation, ScoredChunk
 
 log = logging.getLogger(__name__)
@@ -41,12 +41,8 @@ def article_text(hit: ScoredChunk) -> str:
     parts = sorted([hit.chunk, *hit.neighbours], key=lambda c: int(c.metadata.get("chunk_index", 0) or 0))
     text = ""
     for chunk in parts:
-        piece = chunk.text
-        for n in range(min(len(text), len(piece), 120), 0, -1):
-            if text.endswith(piece[:n]):
-                piece = piece[n:]
-                break
-        text = f"{text}{piece}" if not text or piece[:1] in "\n" or text.endswith("\n") else f"{text}\n{piece}"
+        piece = after_overlap(text, chunk.text)
+        text = f"{text}{piece}" if not text or piece != chunk.text or text.endswith("\n") else f"{text}\n{piece}"
     return text
 
 

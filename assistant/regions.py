@@ -59,3 +59,14 @@ def applies_to(chunk: Chunk, asked: set[str]) -> bool:
     """Whether a chunk's document governs the regions a question ``asked`` about."""
     regions = chunk_regions(chunk)
     return not regions or NATIONAL in regions or bool(regions & with_provinces(asked))
+
+
+def districts_in(text: str) -> dict[str, str]:
+    """Districts and counties named right after a known city or province: "济南历下区" ->
+    {"历下区": "济南"}, "广州市天河区" -> {"天河区": "广州"}. A district's rules are its
+    city's, so retrieval and answers work at city level and only name the district."""
+    _, pattern = _table()
+    found: dict[str, str] = {}
+    for m in re.finditer(f"({pattern.pattern})(?:省|市)?([\u4e00-\u9fff]{{1,3}}?[区县])", text or ""):
+        found[m.group(2)] = m.group(1)
+    return found

@@ -99,3 +99,12 @@ def query_terms(text: str) -> tuple[str, ...]:
 def sentences(text: str) -> list[str]:
     """Split ``text`` after 。！？； (and ASCII equivalents) and at line breaks; drops blanks."""
     return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def after_overlap(text: str, following: str, limit: int = 120) -> str:
+    """``following`` without the characters it shares with the end of ``text``: neighbouring
+    chunks overlap (``chunk_overlap``), and joined text must say things once."""
+    for n in range(min(len(text), len(following), limit), 0, -1):
+        if text.endswith(following[:n]):
+            return following[n:]
+    return following

@@ -106,3 +106,17 @@ def test_a_question_about_conditions_gets_the_whole_list(services):
     assert not a.refused
     assert "15平方米" in a.text  # the housing condition
     assert "12个月" in a.text  # the income and assets condition
+
+
+def test_a_sentence_cut_by_the_chunk_boundary_is_completed_and_long_ones_cut_at_a_clause():
+    from assistant.answering import _MAX_SENTENCE, _clean, completed_text
+    from assistant.types import Chunk, ScoredChunk
+
+    first = Chunk("a", "第五条 申请家庭人均月收入低于1549元（低保特困家庭需连续享受", {"chunk_index": 3, "article": "第五条"})
+    nxt = Chunk("b", "（低保特困家庭需连续享受城市最低生活保障一年以上）。第六条 其他。", {"chunk_index": 4, "article": "第五条"})
+    hit = ScoredChunk(first, 1.0, neighbours=[nxt])
+    assert completed_text(hit) == "第五条 申请家庭人均月收入低于1549元（低保特困家庭需连续享受城市最低生活保障一年以上）。"
+    assert completed_text(ScoredChunk(first, 1.0)) == first.text
+    long = "，".join(["每人每月补贴1309元"] * 30) + "。"
+    cut = _clean(long)
+    assert len(cut) <= _MAX_SENTENCE + 1 and cut.endswith("，…") and "1309元，…" in cut

@@ -1,6 +1,6 @@
 """Region awareness: another region's figures never answer a question about this one."""
 
-from assistant.regions import NATIONAL, applies_to, chunk_regions, regions_in, with_provinces
+from assistant.regions import NATIONAL, applies_to, chunk_regions, districts_in, regions_in, with_provinces
 from assistant.types import Chunk
 
 
@@ -8,6 +8,12 @@ def test_regions_in_text():
     assert regions_in("北京的低保标准是多少") == {"北京"}
     assert regions_in("呼和浩特和广州的公租房") == {"呼和浩特", "广州"}
     assert regions_in("失业保险金能领多久") == set()
+
+
+def test_districts_are_read_after_their_city():
+    assert districts_in("济南历下区的老小区加装电梯补贴多少") == {"历下区": "济南"}
+    assert districts_in("广州市天河区公租房") == {"天河区": "广州"}
+    assert districts_in("去社区服务中心办理") == {}
 
 
 def test_city_questions_accept_provincial_rules():
@@ -33,3 +39,8 @@ def test_other_regions_figures_are_refused_with_a_clear_reason(services):
 def test_the_region_asked_about_is_answered(services):
     a = services.assistant.ask("广州低保标准是多少")
     assert not a.refused and "1309元" in a.text
+
+
+def test_a_district_is_named_when_its_rules_are_missing(services):
+    a = services.assistant.ask("济南历下区的低保标准是多少？")
+    assert a.refused and "济南历下区" in a.text and "12345" in a.text
