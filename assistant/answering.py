@@ -100,6 +100,8 @@ def completed_text(hit: ScoredChunk) -> str:
     if following is None:
         return text
     rest = after_overlap(text, following.text)
+    if rest == following.text:
+        return text  # no shared overlap: the split fell between sections, not inside a sentence
     m = re.search(r"[。！？；!?;\n]", rest)
     return text + (rest[: m.end()] if m else rest[:_MAX_SENTENCE]).rstrip()
 
