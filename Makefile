@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test install clean system-deps
+.PHONY: run test install clean system-deps test-deps
 
 # OpenCV (which RapidOCR uses for scanned PDFs) links libGL, GLib and libxcb; slim Debian
 # images lack them. Installed with apt only when missing (sudo when not root).
@@ -14,6 +14,14 @@ system-deps:
 	  echo "installing system libraries for:$$missing"; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libgl1 libglib2.0-0 libxcb1 >/dev/null; \
+	fi
+
+# The browser tests drive Debian's Chromium (with a CJK font, so screenshots show Chinese).
+test-deps:
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy"; then \
+	  echo "installing chromium and fonts-wqy-microhei for the browser tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
 	fi
 
 # torch is installed first and pinned to the CPU build (it lies on the machine's disk for
@@ -30,7 +38,7 @@ install: $(VENV)/.installed
 run: system-deps $(VENV)/.installed
 	$(BIN)/minsheng serve --ingest knowledge
 
-test: system-deps $(VENV)/.installed
+test: system-deps test-deps $(VENV)/.installed
 	$(BIN)/python -m pytest
 
 clean:

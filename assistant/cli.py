@@ -105,7 +105,7 @@ def ask(
     load_ms = (time.perf_counter() - t0) * 1000
     answer = services.assistant.ask(question)
     if as_json:
-        print(json.dumps(answer_to_dict(answer), ensure_ascii=False, indent=1))
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         return
     print(answer.text)
     if answer.citations:
@@ -115,23 +115,6 @@ def ask(
         print(f"\n（已删去{len(answer.flagged)}句无法在原文中核实的内容）")
     stages = {"model load": load_ms, **answer.timings}
     typer.echo(f"({', '.join(f'{k} {v:.0f} ms' for k, v in stages.items())})", err=True)
-
-
-def answer_to_dict(answer) -> dict:
-    """JSON-ready form of an :class:`~assistant.types.Answer`."""
-    return {
-        "question": answer.question,
-        "answer": answer.text,
-        "refused": answer.refused,
-        "query": answer.query,
-        "notes": answer.notes,
-        "flagged": answer.flagged,
-        "citations": [
-            {"n": c.n, "label": c.label(), "quote": c.quote, "chunk_id": c.chunk.id, **dict(sorted(c.chunk.metadata.items()))}
-            for c in answer.citations
-        ],
-        "timings_ms": answer.timings,
-    }
 
 
 @app.command()
@@ -144,8 +127,6 @@ def serve(
     data_dir: DataDir = None,
 ) -> None:
     """Serve the chat page (default http://127.0.0.1:7860)."""
-    from ui.app import create_app, launch
-
     services = _services(data_dir)
     if ingest_paths:
         report = services.ingestor.ingest(ingest_paths)
@@ -156,7 +137,13 @@ def serve(
     services.warm_up()
     typer.echo(f"model and index ready in {time.perf_counter() - t0:.1f} s; {services.store.count()} chunks", err=True)
     settings = services.settings
-    launch(create_app(services.assistant), host or settings.host, port or settings.port)
+    import uvicorn
+
+    from ui.api import create_server
+
+    host, port = host or settings.host, port or settings.port
+    typer.echo(f"serving http://{host}:{port}/ (API: /api/docs, OpenAI-compatible: /v1/chat/completions)", err=True)
+    uvicorn.run(create_server(services), host=host, port=port, log_level="warning")
 
 
 @app.command("eval")

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from assistant.answering import ExtractiveAnswerer, RelevancePolicy
 from assistant.chain import Assistant, Rewriter
 from assistant.generative import GenerativeAnswerer, LlmRewriter
+from assistant.documents import DocumentService
 from assistant.embeddings import LazyEmbeddings
+from assistant.feedback import FeedbackStore
+from assistant.lookup import Lookup
 from assistant.prompts import Prompts
 from assistant.query import TermMap, contextualise
 from assistant.text import add_words
@@ -38,6 +41,9 @@ class Services:
     retriever: HybridRetriever
     answerer: ExtractiveAnswerer | GenerativeAnswerer
     assistant: Assistant
+    lookup: Lookup
+    documents: DocumentService
+    feedback: FeedbackStore
 
     def warm_up(self) -> None:
         """Load the embedding model and build the BM25 index now rather than on the first question."""
@@ -108,7 +114,10 @@ def build_services(settings: Settings) -> Services:
         answerer = GenerativeAnswerer(chat_model, prompts, extractive)
         rewrite = LlmRewriter(chat_model, prompts)
     assistant = Assistant(retriever, answerer, rewrite)
-    return Services(settings, embeddings, store, ingestor, searcher, retriever, answerer, assistant)
+    lookup = Lookup(searcher, term_map, settings.hotline)
+    documents = DocumentService(store, ingestor.manifest, ingestor, settings.data_dir / "uploads")
+    feedback = FeedbackStore(settings.data_dir / "feedback.sqlite")
+    return Services(settings, embeddings, store, ingestor, searcher, retriever, answerer, assistant, lookup, documents, feedback)
 
 
 def _chat_model(settings: Settings):

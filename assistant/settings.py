@@ -182,10 +182,22 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = Field(default=SecretStr("not-needed"), description="API key for the LLM endpoint.")
     llm_temperature: float = Field(default=0.1, ge=0.0, le=2.0, description="Sampling temperature of the LLM.")
 
+    admin_user: str | None = Field(
+        default=None, description="Admin login for the knowledge admin tab and document API; unset = admin off."
+    )
+    admin_password: SecretStr | None = Field(
+        default=None, description="Admin password; there is no default, and admin stays off until both are set."
+    )
+
     host: str = Field(default="127.0.0.1", description="Address the web server binds to.")
     port: int = Field(default=7860, ge=1, le=65535, description="Port of the web server.")
 
     hotline: str = Field(default="12345", description="Hotline named in refusals (12345 政务服务便民热线).")
+
+    @property
+    def admin_enabled(self) -> bool:
+        """Whether both admin credentials are configured."""
+        return bool(self.admin_user and self.admin_password and self.admin_password.get_secret_value())
 
     def with_data_dir(self, data_dir: Path) -> "Settings":
         """These settings over another data folder: the index and manifest paths move with it."""

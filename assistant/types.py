@@ -134,6 +134,23 @@ class Answer:
     notes: list[str] = field(default_factory=list)
     query: str = ""
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: answer text, refusal flag, search text, notes, flagged sentences,
+        citations (label, quote, chunk id and the chunk's metadata) and timings in ms."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "refused": self.refused,
+            "query": self.query,
+            "notes": self.notes,
+            "flagged": self.flagged,
+            "citations": [
+                {"n": c.n, "label": c.label(), "quote": c.quote, "chunk_id": c.chunk.id, **dict(sorted(c.chunk.metadata.items()))}
+                for c in self.citations
+            ],
+            "timings_ms": self.timings,
+        }
+
     def sources_text(self) -> str:
         """Numbered source list, one source per line with its quoted sentence."""
         lines = []

@@ -170,3 +170,29 @@ def laws_services(settings_factory, embeddings):
     assert not report.errors, report.errors
     assert report.count("added") == len(paths), report.summary()
     return svc
+
+
+ADMIN = ("hotline-admin", "s3cret-for-tests")
+
+
+@pytest.fixture(scope="session")
+def web_services(settings_factory, embeddings):
+    """Services over knowledge/ plus ../shared/corpus/bad/xss.html, with admin credentials."""
+    from assistant.services import build_services
+
+    svc = build_services(settings_factory(admin_user=ADMIN[0], admin_password=ADMIN[1]))
+    _share_model(svc, embeddings)
+    report = svc.ingestor.ingest([KNOWLEDGE, corpus_path("bad", "xss.html")])
+    assert not report.errors, report.errors
+    svc.warm_up()
+    return svc
+
+
+@pytest.fixture(scope="session")
+def web_url(web_services):
+    """The full app (API + page) served on loopback for the session."""
+    from tests.web_server import BackgroundServer
+    from ui.api import create_server
+
+    with BackgroundServer(create_server(web_services)) as url:
+        yield url

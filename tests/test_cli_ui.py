@@ -53,7 +53,7 @@ def test_chat_page_serves_and_answers(services):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    demo = create_app(services.assistant)
+    demo = create_app(services)
     demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         page = urllib.request.urlopen(demo.local_url, timeout=30).read().decode("utf-8")

@@ -1,0 +1,149 @@
+"""The knowledge base as documents: list, upload, delete, re-index (admin tab and HTTP API).
+
+A document is one ingested file. Its id is the ``doc_id`` its chunks carry (a hash of the
+file's bytes), so a URL never contains a file path. Uploads are written only under
+``upload_dir``, under their own base name, whatever name the client sent.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.store import ChromaStore
+from ingest.loaders import SUPPORTED_SUFFIXES
+from ingest.manifest import Manifest
+from ingest.pipeline import FileResult, Ingestor
+
+#: Largest upload accepted, in bytes (a long regulation PDF with scans is a few MB).
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+_UNSAFE = re.compile(r"[^\w.\-（）()《》〔〕\u4e00-\u9fff]+")
+
+
+class DocumentError(ValueError):
+    """A bad upload or an unknown document; the message names the file or id."""
+
+
+@dataclass
+class DocumentInfo:
+    """One document as listed: manifest row plus the metadata of its chunks."""
+
+    id: str
+    source: str
+    file_name: str
+    title: str
+    status: str
+    chunks: int
+    pages: int
+    error: str
+    issuer: str = ""
+    doc_number: str = ""
+    date: str = ""
+    region: str = ""
+    replaced_by: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class DocumentService:
+    """Lists and changes the documents of one index.
+
+    Args:
+        store: the vector store (for chunk metadata).
+        manifest: the ingest manifest (for status, errors, chunk counts).
+        ingestor: adds and removes documents.
+        upload_dir: where uploaded files are kept (created on first upload).
+    """
+
+    def __init__(self, store: ChromaStore, manifest: Manifest, ingestor: Ingestor, upload_dir: Path):
+        self.store = store
+        self.manifest = manifest
+        self.ingestor = ingestor
+        self.upload_dir = upload_dir
+
+    def list(self) -> list[DocumentInfo]:
+        """Every document the manifest knows, indexed ones first, then by title."""
+        meta: dict[str, dict[str, Any]] = {}
+        for _, md in self.store.all_metadata():
+            meta.setdefault(str(md.get("source", "")), md)
+        out = []
+        for rec in self.manifest.all():
+            md = meta.get(rec.source, {})
+            out.append(
+                DocumentInfo(
+                    id=str(md.get("doc_id") or rec.content_hash[:16]),
+                    source=rec.source,
+                    file_name=Path(rec.source).name,
+                    title=str(md.get("title") or rec.title or Path(rec.source).stem),
+                    status=rec.status,
+                    chunks=rec.chunks,
+                    pages=rec.pages,
+                    error=rec.error,
+                    issuer=str(md.get("issuer", "")),
+                    doc_number=str(md.get("doc_number", "")),
+                    date=str(md.get("date", "")),
+                    region=str(md.get("region", "")),
+                    replaced_by=str(md.get("replaced_by", "")),
+                )
+            )
+        return sorted(out, key=lambda d: (d.status != "indexed", d.title))
+
+    def get(self, doc_id: str) -> DocumentInfo:
+        """The document with ``doc_id``.
+
+        Raises:
+            DocumentError: no such document.
+        """
+        for doc in self.list():
+            if doc.id == doc_id:
+                return doc
+        raise DocumentError(f"no document with id {doc_id!r}")
+
+    def upload(self, name: str, data: bytes) -> FileResult:
+        """Keep an uploaded file under ``upload_dir`` and ingest it.
+
+        Raises:
+            DocumentError: empty, too large, or of an unsupported type (names the file).
+        """
+        safe = _UNSAFE.sub("_", Path(name.replace("\\", "/")).name).strip("._") or "upload"
+        if Path(safe).suffix.lower() not in SUPPORTED_SUFFIXES:
+            raise DocumentError(f"{name}: unsupported file type (use {', '.join(sorted(SUPPORTED_SUFFIXES))})")
+        if not data:
+            raise DocumentError(f"{name}: empty file")
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise DocumentError(f"{name}: {len(data)} bytes is over the {MAX_UPLOAD_BYTES} byte limit")
+        self.upload_dir.mkdir(parents=True, exist_ok=True)
+        target = (self.upload_dir / safe).resolve()
+        if self.upload_dir.resolve() not in target.parents:
+            raise DocumentError(f"{name}: not a plain file name")
+        target.write_bytes(data)
+        return self.ingestor.ingest([target]).files[0]
+
+    def delete(self, doc_id: str) -> DocumentInfo:
+        """Remove a document from the index (an uploaded file is deleted too).
+
+        Raises:
+            DocumentError: no such document.
+        """
+        doc = self.get(doc_id)
+        self.ingestor.remove(doc.source)
+        path = Path(doc.source)
+        if self.upload_dir.resolve() in path.resolve().parents and path.exists():
+            path.unlink()
+        return doc
+
+    def reindex(self, doc_id: str) -> FileResult:
+        """Read a document's file again and replace its chunks.
+
+        Raises:
+            DocumentError: no such document, or its file is gone.
+        """
+        doc = self.get(doc_id)
+        path = Path(doc.source)
+        if not path.exists():
+            raise DocumentError(f"{doc.source}: the file is gone; delete the document instead")
+        self.ingestor.remove(doc.source)
+        return self.ingestor.ingest([path]).files[0]

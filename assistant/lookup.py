@@ -1,0 +1,84 @@
+"""Hotline lookup: filtered search with the matched terms, and the ticket note staff paste.
+
+The note has the five parts a 12345 work order asks for: 问题 / 答复要点 / 政策依据与条款 /
+办理渠道 / 有效期. Every line comes from the answer and its cited sources; nothing is made up.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.filters import SearchFilters
+from assistant.query import TermMap
+from assistant.retrieval import HybridSearcher
+from assistant.text import normalise, query_terms
+from assistant.types import Answer, Chunk
+from ingest.versions import in_force
+
+_POINT = re.compile(r"^\d+\.\s*(.*?)(?:\[\d+\])*$")
+_CHANNEL = re.compile(r"申请|办理|提交|登录|窗口|大厅|网上|线上|APP|小程序|公众号|热线|受理|服务中心|政务服务")
+
+
+@dataclass
+class LookupHit:
+    """One search result: the chunk, its rank score and the query terms its text contains."""
+
+    chunk: Chunk
+    score: float
+    terms: list[str] = field(default_factory=list)
+
+
+class Lookup:
+    """Search and ticket notes for hotline staff.
+
+    Args:
+        searcher: the hybrid searcher (filters apply to both retrievers).
+        term_map: everyday→official terms; their official terms count as matches too.
+        hotline: the hotline named when no channel is found in the sources.
+    """
+
+    def __init__(self, searcher: HybridSearcher, term_map: TermMap | None = None, hotline: str = "12345"):
+        self.searcher = searcher
+        self.term_map = term_map
+        self.hotline = hotline
+
+    def search(self, query: str, filters: SearchFilters | None = None, k: int = 10) -> list[LookupHit]:
+        """Up to ``k`` chunks for ``query``, best first, each with the query terms it contains
+        (longest first, so a highlighter marks 失业保险金 before 保险)."""
+        query = (query or "").strip()
+        if not query:
+            return []
+        expanded = self.term_map.expand(query) if self.term_map is not None else query
+        wanted = query_terms(expanded)
+        out = []
+        for hit in self.searcher.search(query, k, filters):
+            hay = normalise(hit.chunk.text)
+            terms = sorted({t for t in wanted if len(t) > 1 and t in hay}, key=lambda t: (-len(t), t))
+            out.append(LookupHit(hit.chunk, hit.score, terms))
+        return out
+
+    def ticket_note(self, answer: Answer) -> str:
+        """The work-order note for ``answer`` as plain text (UTF-8, one part per heading)."""
+        points = [m.group(1).strip() for line in answer.text.splitlines() if (m := _POINT.match(line.strip()))]
+        if answer.refused or not points:
+            points = [answer.text.strip().splitlines()[0] if answer.text.strip() else "知识库中没有相关规定。"]
+        basis, validity = [], []
+        for c in answer.citations:
+            md = c.chunk.metadata
+            parts = [f"《{c.chunk.title}》"] + [str(md[k]) for k in ("doc_number", "article") if md.get(k)]
+            basis.append(f"[{c.n}] {' '.join(parts)}：“{c.quote}”")
+            state = "现行有效" if in_force(md) else "已失效或已被替代"
+            if md.get("replaced_by"):
+                state = f"已被{md['replaced_by']}替代"
+            dates = "，".join(
+                x for x in (f"发布日期{md['date']}" if md.get("date") else "", f"{md['effective_date']}起施行" if md.get("effective_date") else "") if x
+            )
+            validity.append(f"[{c.n}] {dates + '，' if dates else ''}{state}")
+        channels = [p for p in points if _CHANNEL.search(p)]
+        lines = ["问题：" + answer.question.strip(), "答复要点："]
+        lines += [f"{i}. {p}" for i, p in enumerate(points, start=1)]
+        lines += ["政策依据与条款："] + (basis or ["无（知识库中没有找到相关规定）"])
+        lines += ["办理渠道："] + (channels or [f"以主管部门公布的渠道为准，可拨打{self.hotline}政务服务便民热线咨询。"])
+        lines += ["有效期："] + (validity or ["—"])
+        return "\n".join(lines)

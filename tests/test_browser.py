@@ -1,0 +1,140 @@
+"""Browser tests: headless Chromium (Debian's, driven by Playwright) against the app served on
+loopback. Each saves screenshots under test-artifacts/ at desktop and phone width."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ADMIN, ROOT
+
+ARTIFACTS = ROOT / "test-artifacts"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def open_page(browser, web_url):
+    pages = []
+
+    def make(viewport=DESKTOP):
+        page = browser.new_page(viewport=viewport)
+        page.requests = []  # every URL the page asks for
+        page.dialogs = []  # any alert() a document managed to run
+        page.on("request", lambda r: page.requests.append(r.url))
+        page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+        page.goto(web_url + "/", wait_until="load")
+        page.wait_for_selector("#question textarea", timeout=60_000)
+        pages.append(page)
+        return page
+
+    yield make
+    for page in pages:
+        page.close()
+
+
+def _ask(page, question):
+    page.fill("#question textarea", question)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#chatbot details", timeout=90_000)
+
+
+def test_a_resident_asks_and_sees_the_answer_and_its_sources(open_page, web_url):
+    for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page = open_page(viewport)
+        _ask(page, "异地就医怎么结算")
+        chat = page.locator("#chatbot")
+        assert "[1]" in chat.inner_text() and "来源" in chat.inner_text()
+        page.locator("#chatbot summary").first.click()
+        assert "依据原文" in chat.inner_text()
+        link = page.locator("#chatbot details a").first.get_attribute("href")
+        assert link.startswith("/documents/")
+        page.screenshot(path=str(ARTIFACTS / f"chat-{name}.png"), full_page=True)
+        if name == "phone":
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"] + 1, f"page is {width}px wide on a {PHONE['width']}px phone"
+        assert {u.split("/")[2] for u in page.requests} == {web_url.split("/")[2]}
+
+
+def test_hotline_staff_filter_a_lookup_and_get_a_ticket_note(open_page):
+    for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page = open_page(viewport)
+        page.get_by_role("tab", name="热线查询").click()
+        page.fill("#lookup-query textarea", "失业保险金 领取期限")
+        page.fill("#lookup-region textarea", "广州")
+        page.locator("#lookup-go").click()
+        page.wait_for_selector("#lookup-results mark", timeout=60_000)
+        results = page.locator("#lookup-results").inner_text()
+        assert "失业保险" in results
+        page.locator("#ticket-go").click()
+        page.wait_for_function(
+            "() => document.querySelector('#ticket-note textarea').value.includes('政策依据与条款')", timeout=90_000
+        )
+        note = page.locator("#ticket-note textarea").input_value()
+        for part in ("问题：", "答复要点：", "政策依据与条款：", "办理渠道：", "有效期："):
+            assert part in note
+        page.screenshot(path=str(ARTIFACTS / f"lookup-{name}.png"), full_page=True)
+    # Filtered to another region, Guangzhou's documents drop out and national rules remain.
+    assert "广州" in results
+    page.fill("#lookup-region textarea", "西藏")
+    page.locator("#lookup-go").click()
+    page.wait_for_function("() => !document.querySelector('#lookup-results').innerText.includes('广州')", timeout=30_000)
+    assert "失业保险条例" in page.locator("#lookup-results").inner_text()
+
+
+def test_an_admin_logs_in_and_uploads_a_file(open_page, tmp_path):
+    page = open_page()
+    page.get_by_role("tab", name="知识库管理").click()
+    page.fill("#admin-user textarea, #admin-user input", ADMIN[0])
+    page.fill("#admin-password input", "wrong")
+    page.locator("#admin-login").click()
+    page.wait_for_selector("text=用户名或密码不对", timeout=30_000)
+    page.fill("#admin-password input", ADMIN[1])
+    page.locator("#admin-login").click()
+    page.wait_for_selector("#admin-docs", timeout=30_000)
+    upload = tmp_path / "浏览器上传测试.md"
+    upload.write_text("---\ntitle: 浏览器上传测试办法\n---\n第一条 本办法用于测试上传。\n", encoding="utf-8")
+    page.set_input_files("#admin-upload input[type=file]", str(upload))
+    page.wait_for_selector("#admin-upload-result >> text=added", timeout=120_000)
+    page.wait_for_selector("#admin-docs >> text=浏览器上传测试办法", timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "admin-desktop.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=str(ARTIFACTS / "admin-phone.png"), full_page=True)
+
+
+def test_a_script_in_a_document_never_runs(open_page):
+    page = open_page()
+    _ask(page, "补贴标准每平方米多少元？点击这里申请")
+    page.locator("#chatbot summary").first.click()
+    injected = page.evaluate(
+        "() => [...document.querySelectorAll('#chatbot script, #chatbot img[onerror], #chatbot [onclick]')].length"
+    )
+    assert injected == 0 and page.dialogs == []
+    page.screenshot(path=str(ARTIFACTS / "xss-desktop.png"), full_page=True)
+
+
+def test_thumbs_down_with_a_comment_is_stored_and_new_conversation_clears(open_page, web_services):
+    page = open_page()
+    _ask(page, "广州低保标准是多少")
+    page.fill("#comment textarea", "想知道边缘家庭的标准")
+    page.locator("#chatbot button[aria-label*='islike'], #chatbot button[title*='islike']").first.click()
+    page.wait_for_selector("text=谢谢您的反馈", timeout=30_000)
+    latest = web_services.feedback.recent(1)[0]
+    assert latest["rating"] == -1 and latest["comment"] == "想知道边缘家庭的标准"
+    assert latest["question"] == "广州低保标准是多少" and "1309" in latest["answer"]
+    page.locator("#new-conversation").click()
+    page.wait_for_function("() => !document.querySelector('#chatbot').innerText.includes('1309')", timeout=30_000)

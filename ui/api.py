@@ -1,0 +1,191 @@
+"""The HTTP API next to the web page: ask, search, documents, and an OpenAI-compatible chat route.
+
+``create_api(services)`` builds the FastAPI app; ``create_server(services)`` mounts the Gradio
+page on it at ``/``. The routes only translate HTTP to the services and back. The document
+routes need the admin credentials (HTTP Basic) and are absent while none are configured.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import uuid
+from typing import Any
+
+from fastapi import Depends, FastAPI, File, HTTPException, UploadFile
+from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import BaseModel, Field
+
+from assistant.documents import DocumentError
+from assistant.filters import SearchFilters
+from assistant.services import Services
+
+MODEL_NAME = "minsheng"
+
+
+class Turn(BaseModel):
+    role: str = Field(description="user or assistant")
+    content: str
+
+
+class AskRequest(BaseModel):
+    question: str = Field(description="The question, e.g. 异地就医怎么结算", max_length=2000)
+    history: list[Turn] = Field(default_factory=list, description="Earlier turns, oldest first.")
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(max_length=2000)
+    k: int = Field(default=10, ge=1, le=50)
+    regions: list[str] = Field(default_factory=list, description="e.g. [\"广州\"]; national rules match unless national=false")
+    national: bool = True
+    topic: str = ""
+    in_force: bool = False
+    date_from: str = Field(default="", description="ISO date, inclusive")
+    date_to: str = Field(default="", description="ISO date, inclusive")
+
+
+class ChatMessage(BaseModel):
+    role: str
+    content: str | list[dict[str, Any]] | None = ""
+
+
+class ChatRequest(BaseModel):
+    model: str = MODEL_NAME
+    messages: list[ChatMessage]
+    stream: bool = False
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return str(content or "")
+
+
+def create_api(services: Services) -> FastAPI:
+    """The FastAPI app over ``services`` (OpenAPI schema at ``/openapi.json``)."""
+    settings = services.settings
+    app = FastAPI(title="minsheng 民生政策问答 API", version="1", docs_url="/api/docs", openapi_url="/openapi.json")
+    basic = HTTPBasic(auto_error=False)
+
+    def admin(credentials: HTTPBasicCredentials | None = Depends(basic)) -> str:
+        if not settings.admin_enabled:
+            raise HTTPException(404, "admin is off: set MINSHENG_ADMIN_USER and MINSHENG_ADMIN_PASSWORD")
+        assert settings.admin_user is not None and settings.admin_password is not None
+        ok = credentials is not None and secrets.compare_digest(
+            credentials.username.encode(), settings.admin_user.encode()
+        ) & secrets.compare_digest(credentials.password.encode(), settings.admin_password.get_secret_value().encode())
+        if not ok:
+            raise HTTPException(401, "admin credentials required", headers={"WWW-Authenticate": "Basic"})
+        return credentials.username
+
+    @app.get("/api/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "chunks": services.store.count(), "model": services.store.model_name}
+
+    @app.post("/api/ask")
+    def ask(request: AskRequest) -> dict[str, Any]:
+        """Answer a question with numbered sources (refused=true when the knowledge base has nothing)."""
+        answer = services.assistant.ask(request.question, history=[t.model_dump() for t in request.history])
+        return {**answer.to_dict(), "ticket_note": services.lookup.ticket_note(answer)}
+
+    @app.post("/api/search")
+    def search(request: SearchRequest) -> dict[str, Any]:
+        """Chunks for a query under metadata filters, with the query terms each contains."""
+        filters = SearchFilters(
+            regions=frozenset(request.regions), national=request.national, topic=request.topic,
+            in_force=request.in_force, date_from=request.date_from, date_to=request.date_to,
+        )
+        hits = services.lookup.search(request.query, filters, request.k)
+        return {"results": [{"chunk_id": h.chunk.id, "text": h.chunk.text, "terms": h.terms, "score": h.score, **h.chunk.metadata} for h in hits]}
+
+    @app.get("/api/documents")
+    def list_documents(user: str = Depends(admin)) -> dict[str, Any]:
+        return {"documents": [d.to_dict() for d in services.documents.list()]}
+
+    @app.post("/api/documents")
+    def add_document(file: UploadFile = File(...), user: str = Depends(admin)) -> dict[str, Any]:
+        try:
+            result = services.documents.upload(file.filename or "upload", file.file.read())
+        except DocumentError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return {"path": result.path, "status": result.status, "chunks": result.chunks, "detail": result.detail}
+
+    @app.delete("/api/documents/{doc_id}")
+    def delete_document(doc_id: str, user: str = Depends(admin)) -> dict[str, Any]:
+        try:
+            return {"deleted": services.documents.delete(doc_id).to_dict()}
+        except DocumentError as exc:
+            raise HTTPException(404, str(exc)) from None
+
+    @app.get("/documents/{doc_id}")
+    def original(doc_id: str) -> FileResponse:
+        """The original file of an indexed document. HTML is sent as plain text, so nothing
+        in a document ever runs in the browser."""
+        try:
+            doc = services.documents.get(doc_id)
+        except DocumentError as exc:
+            raise HTTPException(404, str(exc)) from None
+        media = {".pdf": "application/pdf", ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+        suffix = doc.file_name.rsplit(".", 1)[-1].lower()
+        return FileResponse(
+            doc.source, media_type=media.get("." + suffix, "text/plain; charset=utf-8"),
+            headers={"Content-Disposition": f"inline; filename*=UTF-8''{_quote(doc.file_name)}", "X-Content-Type-Options": "nosniff",
+                     "Content-Security-Policy": "sandbox"},
+        )
+
+    @app.get("/v1/models")
+    def models() -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": MODEL_NAME, "object": "model", "owned_by": "minsheng"}]}
+
+    @app.post("/v1/chat/completions")
+    def chat(request: ChatRequest):
+        """OpenAI-compatible chat: the last user message is the question, earlier messages the
+        history. The reply text ends with the numbered sources; ``sources`` carries them as data."""
+        turns = [{"role": m.role, "content": _text(m.content)} for m in request.messages if m.role in ("user", "assistant")]
+        if not turns or turns[-1]["role"] != "user":
+            raise HTTPException(400, "messages must end with a user message")
+        answer = services.assistant.ask(turns[-1]["content"], history=turns[:-1])
+        content = answer.text + (f"\n\n来源：\n{answer.sources_text()}" if answer.citations else "")
+        sources = answer.to_dict()["citations"]
+        cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        if not request.stream:
+            return {
+                "id": cid, "object": "chat.completion", "created": created, "model": MODEL_NAME,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                "sources": sources,
+            }
+
+        def events():
+            # The answer is checked before it is sent, so it streams as a whole in pieces.
+            pieces = [content[i : i + 40] for i in range(0, len(content), 40)]
+            for n, delta in enumerate([{"role": "assistant", "content": ""}] + [{"content": p} for p in pieces] + [{}]):
+                chunk = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL_NAME,
+                         "choices": [{"index": 0, "delta": delta, "finish_reason": "stop" if n == len(pieces) + 1 else None}]}
+                if n == len(pieces) + 1:
+                    chunk["sources"] = sources
+                yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return app
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name)
+
+
+def create_server(services: Services) -> FastAPI:
+    """The API with the Gradio page mounted at ``/``."""
+    import gradio as gr
+
+    from ui.app import CSS, create_app, theme
+
+    api = create_api(services)
+    blocks = create_app(services).queue(default_concurrency_limit=4)
+    return gr.mount_gradio_app(api, blocks, path="", css=CSS, theme=theme())
