@@ -119,6 +119,14 @@ def create_api(services: Services) -> FastAPI:
         except DocumentError as exc:
             raise HTTPException(404, str(exc)) from None
 
+    @app.post("/api/documents/{doc_id}/reindex")
+    def reindex_document(doc_id: str, user: str = Depends(admin)) -> dict[str, Any]:
+        try:
+            result = services.documents.reindex(doc_id)
+        except DocumentError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return {"path": result.path, "status": result.status, "chunks": result.chunks, "detail": result.detail}
+
     @app.get("/documents/{doc_id}")
     def original(doc_id: str) -> FileResponse:
         """The original file of an indexed document. HTML is sent as plain text, so nothing
