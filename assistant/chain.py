@@ -7,6 +7,7 @@ Documents carry minsheng's score metadata, so LangChain users can swap or reuse 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
@@ -21,6 +22,23 @@ from assistant.types import Answer, ScoredChunk
 #: Turns (question, earlier turns) into the text to search: rule-based
 #: :func:`~assistant.query.contextualise` by default, an LLM rewrite when one is configured.
 Rewriter = Callable[[str, Sequence[Any]], str]
+
+
+#: Longest question answered, in characters: a resident's question, even with its story, fits
+#: in a few hundred; a longer text is a pasted document, and would only dilute the search.
+MAX_QUESTION = 1000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean_question(question: str | None) -> str:
+    """``question`` without control characters (NUL included) and surrounding blanks."""
+    return _CONTROL.sub("", question or "").strip()
+
+
+def too_long(question: str) -> Answer:
+    """The reply to a question over :data:`MAX_QUESTION` characters (nothing is searched)."""
+    text = f"问题太长了（{len(question)}字）。请用{MAX_QUESTION}字以内说明您想了解的政策问题，例如：“异地就医怎么结算？”"
+    return Answer(question=question[:MAX_QUESTION], text=text, refused=True)
 
 
 class Answerer(Protocol):
@@ -94,11 +112,14 @@ class Assistant:
     def ask(self, question: str, history: Sequence[Any] = ()) -> Answer:
         """Answer one question, given earlier turns (``{"role", "content"}``, oldest first).
 
-        An empty question gets a prompt to ask one, without retrieval.
+        An empty question gets a prompt to ask one, and one over :data:`MAX_QUESTION` characters
+        a request to shorten it, both without retrieval. Control characters are removed.
         """
-        question = (question or "").strip()
+        question = clean_question(question)
         if not question:
             return self.answerer.empty_question()
+        if len(question) > MAX_QUESTION:
+            return too_long(question)
         t0 = time.perf_counter()
         answer = self.chain.invoke({"question": question, "history": list(history)})
         answer.timings["total"] = (time.perf_counter() - t0) * 1000
@@ -107,9 +128,12 @@ class Assistant:
     def stream(self, question: str, history: Sequence[Any] = ()) -> Iterator[Answer]:
         """Like :meth:`ask`, but yields partial answers (``partial=True``) while an LLM writes,
         then the final, checked answer. An extractive answerer yields the final answer only."""
-        question = (question or "").strip()
+        question = clean_question(question)
         if not question:
             yield self.answerer.empty_question()
+            return
+        if len(question) > MAX_QUESTION:
+            yield too_long(question)
             return
         t0 = time.perf_counter()
         state = _retrieve(self.retriever, self.rewrite, {"question": question, "history": list(history)})

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 import assistant  # noqa: F401 - applies the offline switches first
+from assistant.privacy import redact_logs
 from assistant.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="民生政策问答助手 minsheng")
@@ -117,6 +118,17 @@ def ask(
     typer.echo(f"({', '.join(f'{k} {v:.0f} ms' for k, v in stages.items())})", err=True)
 
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @app.command()
 def serve(
     ingest_paths: Annotated[
@@ -128,6 +140,15 @@ def serve(
 ) -> None:
     """Serve the chat page (default http://127.0.0.1:7860)."""
     services = _services(data_dir)
+    settings = services.settings
+    host, port = host or settings.host, port or settings.port
+    if settings.admin_user and not settings.admin_enabled and not _loopback(host):
+        typer.echo(
+            f"error: MINSHENG_ADMIN_USER is set without MINSHENG_ADMIN_PASSWORD; refusing to serve on {host}, "
+            "which other machines can reach (set the password, or bind 127.0.0.1)",
+            err=True,
+        )
+        raise typer.Exit(2)
     if ingest_paths:
         report = services.ingestor.ingest(ingest_paths)
         typer.echo(f"ingest: {report.summary()}", err=True)
@@ -136,12 +157,10 @@ def serve(
     t0 = time.perf_counter()
     services.warm_up()
     typer.echo(f"model and index ready in {time.perf_counter() - t0:.1f} s; {services.store.count()} chunks", err=True)
-    settings = services.settings
     import uvicorn
 
     from ui.api import create_server
 
-    host, port = host or settings.host, port or settings.port
     typer.echo(f"serving http://{host}:{port}/ (API: /api/docs, OpenAI-compatible: /v1/chat/completions)", err=True)
     uvicorn.run(create_server(services), host=host, port=port, log_level="warning")
 
@@ -218,6 +237,7 @@ def build_model() -> None:
 
 def main() -> None:  # pragma: no cover - console entry
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    redact_logs()
     app()
 
 

@@ -116,7 +116,7 @@ def build_services(settings: Settings) -> Services:
     assistant = Assistant(retriever, answerer, rewrite)
     lookup = Lookup(searcher, term_map, settings.hotline)
     documents = DocumentService(store, ingestor.manifest, ingestor, settings.data_dir / "uploads")
-    feedback = FeedbackStore(settings.data_dir / "feedback.sqlite")
+    feedback = FeedbackStore(settings.data_dir / "feedback.sqlite", settings.feedback_retention_days)
     return Services(settings, embeddings, store, ingestor, searcher, retriever, answerer, assistant, lookup, documents, feedback)
 
 

@@ -189,6 +189,10 @@ class Settings(BaseSettings):
         default=None, description="Admin password; there is no default, and admin stays off until both are set."
     )
 
+    feedback_retention_days: int = Field(
+        default=180, ge=0, description="Days residents' feedback (redacted questions and comments) is kept."
+    )
+
     host: str = Field(default="127.0.0.1", description="Address the web server binds to.")
     port: int = Field(default=7860, ge=1, le=65535, description="Port of the web server.")
 

@@ -31,7 +31,7 @@ class Turn(BaseModel):
 
 
 class AskRequest(BaseModel):
-    question: str = Field(description="The question, e.g. 异地就医怎么结算", max_length=2000)
+    question: str = Field(description="The question, e.g. 异地就医怎么结算 (over 1,000 characters gets a request to shorten it)", max_length=200_000)
     history: list[Turn] = Field(default_factory=list, description="Earlier turns, oldest first.")
 
 

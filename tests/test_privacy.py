@@ -1,0 +1,64 @@
+"""Personal data never reaches logs or the feedback store; old feedback is deleted."""
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+from assistant.feedback import FeedbackStore
+from assistant.privacy import CARD_LABEL, ID_LABEL, MOBILE_LABEL, RedactingFilter, redact
+
+# Made-up numbers of the right shape: an ID with a valid date, a Luhn-valid card.
+ID = "44010619900307123X"
+MOBILE = "13912345678"
+CARD = "6222 0212 3456 7890 128"
+
+
+def test_numbers_are_replaced_and_ordinary_figures_kept():
+    text = f"我的身份证{ID}，电话+86 139-1234-5678，卡号{CARD}，低保标准1309元，穗府办规〔2024〕13号，20250101起施行"
+    out = redact(text)
+    assert ID not in out and "1234-5678" not in out and "6222" not in out
+    assert ID_LABEL in out and MOBILE_LABEL in out and CARD_LABEL in out
+    assert "1309元" in out and "〔2024〕13号" in out and "20250101" in out
+    assert redact("卡号6222021234567890127") == "卡号6222021234567890127", "fails the Luhn check: not a card"
+    assert redact(f"手机{MOBILE}") == f"手机{MOBILE_LABEL}"
+
+
+def test_log_records_are_redacted():
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "question from %s: %s", ("user", f"电话{MOBILE}"), None)
+    RedactingFilter().filter(record)
+    assert MOBILE not in record.getMessage() and MOBILE_LABEL in record.getMessage()
+
+
+def test_feedback_is_redacted_and_kept_only_for_the_retention_period(tmp_path):
+    store = FeedbackStore(tmp_path / "feedback.sqlite", retention_days=30)
+    store.add(f"我身份证{ID}能办低保吗", "……", -1, f"回电{MOBILE}")
+    row = store.recent(1)[0]
+    assert ID not in row["question"] and MOBILE not in row["comment"]
+    assert row["question"] == f"我身份证{ID_LABEL}能办低保吗" and row["comment"] == f"回电{MOBILE_LABEL}"
+    assert store.purge(now=datetime.now(timezone.utc) + timedelta(days=29)) == 0
+    assert store.purge(now=datetime.now(timezone.utc) + timedelta(days=31)) == 1
+    assert store.recent() == []
+
+
+def test_hostile_questions_get_a_clear_answer_without_a_crash(services):
+    from assistant.chain import MAX_QUESTION
+
+    long = services.assistant.ask("异地就医" * 25_000)  # 100,000 characters
+    assert long.refused and "太长" in long.text and not long.citations and "retrieval" not in long.timings
+    assert services.assistant.ask("").refused and services.assistant.ask(" \x00\t ").refused
+    nul = services.assistant.ask("异地\x00就医怎么\x07结算")
+    assert not nul.refused and nul.question == "异地就医怎么结算"
+    emoji = services.assistant.ask("😀😀异地就医怎么结算🙏")
+    assert not emoji.refused and emoji.citations
+    assert list(services.assistant.stream("异" * (MAX_QUESTION + 1)))[-1].refused
+
+
+def test_serve_refuses_an_open_address_with_a_half_configured_admin(monkeypatch, settings_factory):
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+    from assistant.services import build_services
+
+    svc = build_services(settings_factory(admin_user="admin"))
+    monkeypatch.setattr("assistant.cli._services", lambda data_dir=None: svc)
+    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--port", "9"])
+    assert result.exit_code == 2 and "MINSHENG_ADMIN_PASSWORD" in result.output
