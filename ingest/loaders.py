@@ -20,6 +20,14 @@ from ingest.ocr import PageReader
 from ingest.pdf import PdfError, read_pdf
 from ingest.structure import HEADER_LINE
 
+#: Largest file read, in bytes: the longest policy PDFs with scanned pages are tens of MB; a
+#: bigger file is not a policy document and would only hold memory.
+MAX_FILE_BYTES = 100 * 2**20
+#: Most bytes a DOCX may unpack to, and most times larger than the file it may grow: Word
+#: documents compress text about 3-10 times; a zip bomb, thousands of times.
+MAX_DOCX_UNPACKED = 200 * 2**20
+MAX_DOCX_RATIO = 200
+
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
 
 
@@ -98,7 +106,11 @@ def _decode(path: Path, raw: bytes) -> str:
         if best is None:
             raise LoadError(f"{path}: cannot detect the text encoding") from None
         text = str(best)
-    return text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
+    # Control characters (NUL, BEL, ESC …) carry no text; tabs, line and page breaks stay.
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def _front_matter(path: Path, text: str) -> tuple[dict[str, Any], str]:
@@ -257,6 +269,13 @@ def load_docx(path: Path, raw: bytes) -> LoadedDocument:
     from docx.text.paragraph import Paragraph
 
     try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise LoadError(f"{path}: not a valid DOCX file ({type(exc).__name__})") from None
+    if unpacked > MAX_DOCX_UNPACKED or unpacked > MAX_DOCX_RATIO * max(len(raw), 1):
+        raise LoadError(f"{path}: unpacks to {unpacked} bytes from {len(raw)}; refused as a possible zip bomb")
+    try:
         document = docx.Document(io.BytesIO(raw))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise LoadError(f"{path}: not a valid DOCX file ({type(exc).__name__})") from None
@@ -306,6 +325,8 @@ def load_file(
             raw = path.read_bytes()
         except OSError as exc:
             raise LoadError(f"{path}: cannot read ({exc.strerror})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise LoadError(f"{path}: {len(raw)} bytes is over the {MAX_FILE_BYTES // 2**20} MB limit")
     if not raw.strip():
         raise EmptyDocument(f"{path}: empty file")
     if suffix == ".pdf":

@@ -24,7 +24,7 @@ from pathlib import Path
 from assistant.store import ChromaStore
 from assistant.text import to_simplified
 from assistant.types import Chunk
-from ingest.loaders import SUPPORTED_SUFFIXES, DocumentLoader, EmptyDocument, LoadError
+from ingest.loaders import MAX_FILE_BYTES, SUPPORTED_SUFFIXES, DocumentLoader, EmptyDocument, LoadError
 from ingest.manifest import DocumentRecord, Manifest
 from ingest.metadata import extract_metadata, sidecar_metadata
 from ingest.splitting import PolicySplitter
@@ -355,6 +355,9 @@ class Ingestor:
     def _ingest_one(self, path: Path, password: str | None = None) -> FileResult:
         source = str(path.resolve())
         try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                return FileResult(source, "error", detail=f"{path}: {size} bytes is over the {MAX_FILE_BYTES // 2**20} MB limit")
             raw = path.read_bytes()
         except OSError as exc:
             return FileResult(source, "error", detail=f"{path}: cannot read ({exc.strerror})")
