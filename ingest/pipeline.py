@@ -288,6 +288,34 @@ class Ingestor:
             log.warning("repaired %d document(s) left by an interrupted ingest", len(repaired))
         return sorted(set(repaired))
 
+    def problems(self) -> list[str]:
+        """Where the manifest and the store disagree, one line each; [] when they agree.
+
+        Checks: no chunk of a source the manifest does not know (orphans); each known
+        source's stored chunks are exactly its recorded ids; no row left pending; an indexed
+        row has chunks; no chunk position of one file stored twice (old and new versions mixed).
+        """
+        out = []
+        stored = self.store.ids_by_source()
+        rows = {r.source: r for r in self.manifest.all()}
+        for source, ids in stored.items():
+            if source not in rows:
+                out.append(f"{source}: {len(ids)} orphan chunks")
+            elif set(rows[source].chunk_ids) != ids:
+                out.append(f"{source}: store has {len(ids)} chunks, manifest records {len(rows[source].chunk_ids)}")
+        for source, rec in rows.items():
+            if rec.status == "pending":
+                out.append(f"{source}: left pending")
+            elif rec.status == "indexed" and not (rec.chunk_ids and stored.get(source) == set(rec.chunk_ids)):
+                out.append(f"{source}: indexed without its chunks")
+        seen: set[tuple[str, object]] = set()
+        for _, md in self.store.all_metadata():
+            key = (str(md.get("source", "")), md.get("chunk_index"))
+            if key in seen:  # two versions of one file interleaved: old chunks left behind
+                out.append(f"{key[0]}: chunk {key[1]} stored twice")
+            seen.add(key)
+        return out
+
     def prune(self) -> list[str]:
         """Remove documents whose files no longer exist; returns their sources."""
         with self._lock, self._versions_kept():
