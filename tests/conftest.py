@@ -191,7 +191,7 @@ def web_services(settings_factory, embeddings):
 @pytest.fixture(scope="session")
 def web_url(web_services):
     """The full app (API + page) served on loopback for the session."""
-    from tests.web_server import BackgroundServer
+    from ui.background import BackgroundServer
     from ui.api import create_server
 
     with BackgroundServer(create_server(web_services)) as url:
