@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from functools import lru_cache
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -89,24 +89,42 @@ class HybridSearcher:
         self.max_per_document = max_per_document
         self.neighbour_chars = neighbour_chars
         self.reranker = reranker
-        self._lock = threading.Lock()
-        self._bm25: BM25Index | None = None
-        self._chunks: dict[str, Chunk] = {}
-        self._sections: dict[tuple[str, str], list[Chunk]] = {}
-        self._state: tuple[int, int] | None = None
+        self._build_lock = threading.Lock()
+        self._snap: _Snapshot | None = None
+
+    def _snapshot(self) -> "_Snapshot":
+        """The lexical index and chunk catalogue for the store's current content.
+
+        Rebuilt when the store's write counter or chunk count moved. One thread rebuilds
+        at a time; while it does, other searches use the previous snapshot rather than
+        wait (during an ingest the store changes with every file).
+        """
+        state = (self.store.version, self.store.count())
+        snap = self._snap
+        if snap is not None and snap.state == state:
+            return snap
+        if snap is not None and not self._build_lock.acquire(blocking=False):
+            return snap
+        if snap is None:
+            self._build_lock.acquire()
+        try:
+            snap = self._snap
+            if snap is None or snap.state != state:
+                chunks = self.store.all_chunks()
+                snap = _Snapshot(
+                    state=state,
+                    bm25=BM25Index([c.id for c in chunks], [c.context_text() for c in chunks]),
+                    chunks={c.id: c for c in chunks},
+                    sections=_sections(chunks),
+                )
+                self._snap = snap
+            return snap
+        finally:
+            self._build_lock.release()
 
     def lexical_index(self) -> BM25Index:
         """The BM25 index, refreshed if the store changed since it was built."""
-        state = (self.store.version, self.store.count())
-        with self._lock:
-            if self._bm25 is None or state != self._state:
-                chunks = self.store.all_chunks()
-                self._chunks = {c.id: c for c in chunks}
-                self._sections = _sections(chunks)
-                self._bm25 = BM25Index([c.id for c in chunks], [c.context_text() for c in chunks])
-                self._filter_masks.cache_clear()
-                self._state = state
-            return self._bm25
+        return self._snapshot().bm25
 
     def term_idf(self, term: str) -> float:
         """idf of ``term`` in the BM25 index as last refreshed (by the latest search).
@@ -114,14 +132,8 @@ class HybridSearcher:
         Cheap: the answerer asks for every question term of every candidate, so this must
         not ask the store whether it changed each time.
         """
-        index = self._bm25 if self._bm25 is not None else self.lexical_index()
-        return index.term_idf(term)
-
-    @lru_cache(maxsize=32)
-    def _filter_masks(self, filters: SearchFilters) -> np.ndarray:
-        bm25 = self._bm25
-        assert bm25 is not None
-        return np.fromiter((filters.accepts(self._chunks[cid]) for cid in bm25.ids), dtype=bool, count=len(bm25))
+        snap = self._snap or self._snapshot()
+        return snap.bm25.term_idf(term)
 
     def search(self, question: str, k: int, filters: SearchFilters | None = None) -> list[ScoredChunk]:
         """The ``k`` best chunks for ``question``, best first, with per-retriever evidence.
@@ -129,10 +141,11 @@ class HybridSearcher:
         Args:
             filters: only chunks whose documents pass them are searched (None = all).
         """
-        bm25 = self.lexical_index()
+        snap = self._snapshot()
+        bm25 = snap.bm25
         if len(bm25) == 0:
             return []
-        mask = self._filter_masks(filters) if filters else None
+        mask = snap.mask(filters) if filters else None
         allowed = [bm25.ids[j] for j in np.flatnonzero(mask)] if mask is not None else None
         if allowed is not None and not allowed:
             return []
@@ -147,7 +160,7 @@ class HybridSearcher:
         for rank, (cid, score) in enumerate(lexical, start=1):
             hit = found.get(cid)
             if hit is None:
-                chunk = self._chunks.get(cid)
+                chunk = snap.chunks.get(cid)
                 if chunk is None:
                     continue
                 hit = found[cid] = ScoredChunk(chunk, fused[cid])
@@ -168,14 +181,18 @@ class HybridSearcher:
         missing = [h.chunk.id for h in ranked if h.dense_score is None]
         for cid, cos in self.store.cosines(vector, missing).items():
             found[cid].dense_score = cos
+        # A lexical hit from a snapshot older than the store may have been deleted since:
+        # the store has no vector for it, and it is not returned.
+        ranked = [h for h in ranked if h.dense_score is not None]
         for hit in ranked:
-            hit.neighbours = self.neighbours(hit.chunk)
+            hit.neighbours = self.neighbours(hit.chunk, snap)
         return ranked
 
-    def neighbours(self, chunk: Chunk) -> list[Chunk]:
+    def neighbours(self, chunk: Chunk, snap: "_Snapshot | None" = None) -> list[Chunk]:
         """The other chunks of ``chunk``'s article (without one article, of its file), in
         document order: the nearest ones, up to ``neighbour_chars``."""
-        siblings = self._sections.get(_section_key(chunk), [])
+        snap = snap or self._snapshot()
+        siblings = snap.sections.get(_section_key(chunk), [])
         if len(siblings) < 2:
             return []
         at = next((i for i, c in enumerate(siblings) if c.id == chunk.id), None)
@@ -189,6 +206,25 @@ class HybridSearcher:
                 break
             picked.append(i)
         return [siblings[i] for i in sorted(picked)]
+
+
+@dataclass
+class _Snapshot:
+    """BM25 index and chunk catalogue built from one state of the store."""
+
+    state: tuple[int, int]
+    bm25: BM25Index
+    chunks: dict[str, Chunk]
+    sections: dict[tuple[str, str], list[Chunk]]
+    masks: dict[SearchFilters, np.ndarray] = field(default_factory=dict)
+
+    def mask(self, filters: SearchFilters) -> np.ndarray:
+        """Booleans in ``bm25.ids`` order: which chunks pass ``filters`` (cached per filter)."""
+        if filters not in self.masks:
+            self.masks[filters] = np.fromiter(
+                (filters.accepts(self.chunks[cid]) for cid in self.bm25.ids), dtype=bool, count=len(self.bm25)
+            )
+        return self.masks[filters]
 
 
 def _section_key(chunk: Chunk) -> tuple[str, str]:

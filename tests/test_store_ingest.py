@@ -89,3 +89,16 @@ def test_encrypted_pdf_ingests_with_its_password(fresh_services):
     assert wrong.files[0].status == "error" and "wrong password" in wrong.files[0].detail
     ok = fresh_services.ingestor.ingest([pdf], password="open-sesame")
     assert ok.files[0].status == "added" and ok.files[0].chunks > 0
+
+
+def test_while_the_lexical_index_rebuilds_searches_use_the_last_one_without_deleted_chunks(fresh_services, tmp_path):
+    svc = fresh_services
+    doc = tmp_path / "临时办法.md"
+    doc.write_text("---\ntitle: 临时办法\n---\n第一条 临时救助由乡镇人民政府受理审批。\n", encoding="utf-8")
+    svc.ingestor.ingest([KNOWLEDGE / "yidi_jiuyi_jiesuan.md", doc])
+    assert any(h.chunk.metadata["source"] == str(doc.resolve()) for h in svc.searcher.search("乡镇人民政府受理审批", 4))
+    with svc.searcher._build_lock:  # another thread is rebuilding
+        svc.ingestor.remove(str(doc.resolve()))
+        hits = svc.searcher.search("乡镇人民政府受理审批", 4)
+    assert hits and all(h.chunk.metadata["source"] != str(doc.resolve()) for h in hits)
+    assert svc.searcher._snapshot().state == (svc.store.version, svc.store.count())
