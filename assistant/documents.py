@@ -69,26 +69,7 @@ class DocumentService:
         meta: dict[str, dict[str, Any]] = {}
         for _, md in self.store.all_metadata():
             meta.setdefault(str(md.get("source", "")), md)
-        out = []
-        for rec in self.manifest.all():
-            md = meta.get(rec.source, {})
-            out.append(
-                DocumentInfo(
-                    id=str(md.get("doc_id") or rec.content_hash[:16]),
-                    source=rec.source,
-                    file_name=Path(rec.source).name,
-                    title=str(md.get("title") or rec.title or Path(rec.source).stem),
-                    status=rec.status,
-                    chunks=rec.chunks,
-                    pages=rec.pages,
-                    error=rec.error,
-                    issuer=str(md.get("issuer", "")),
-                    doc_number=str(md.get("doc_number", "")),
-                    date=str(md.get("date", "")),
-                    region=str(md.get("region", "")),
-                    replaced_by=str(md.get("replaced_by", "")),
-                )
-            )
+        out = [_info(rec, meta.get(rec.source, {})) for rec in self.manifest.all()]
         return sorted(out, key=lambda d: (d.status != "indexed", d.title))
 
     def get(self, doc_id: str) -> DocumentInfo:
@@ -97,10 +78,13 @@ class DocumentService:
         Raises:
             DocumentError: no such document.
         """
-        for doc in self.list():
-            if doc.id == doc_id:
-                return doc
-        raise DocumentError(f"no document with id {doc_id!r}")
+        md = self.store.first_metadata({"doc_id": doc_id})
+        rec = self.manifest.get(str(md.get("source", ""))) if md else None
+        if rec is None:  # a document without chunks (failed, duplicate) is listed by its file hash
+            rec = next((r for r in self.manifest.all() if r.content_hash[:16] == doc_id), None)
+        if rec is None:
+            raise DocumentError(f"no document with id {doc_id!r}")
+        return _info(rec, md or {})
 
     def upload(self, name: str, data: bytes) -> FileResult:
         """Keep an uploaded file under ``upload_dir`` and ingest it.
@@ -147,3 +131,22 @@ class DocumentService:
             raise DocumentError(f"{doc.source}: the file is gone; delete the document instead")
         self.ingestor.remove(doc.source)
         return self.ingestor.ingest([path]).files[0]
+
+
+def _info(rec, md: dict[str, Any]) -> DocumentInfo:
+    """A manifest row and one of its chunks' metadata as a :class:`DocumentInfo`."""
+    return DocumentInfo(
+        id=str(md.get("doc_id") or rec.content_hash[:16]),
+        source=rec.source,
+        file_name=Path(rec.source).name,
+        title=str(md.get("title") or rec.title or Path(rec.source).stem),
+        status=rec.status,
+        chunks=rec.chunks,
+        pages=rec.pages,
+        error=rec.error,
+        issuer=str(md.get("issuer", "")),
+        doc_number=str(md.get("doc_number", "")),
+        date=str(md.get("date", "")),
+        region=str(md.get("region", "")),
+        replaced_by=str(md.get("replaced_by", "")),
+    )

@@ -203,6 +203,18 @@ class Settings(BaseSettings):
         """Whether both admin credentials are configured."""
         return bool(self.admin_user and self.admin_password and self.admin_password.get_secret_value())
 
+    def admin_matches(self, user: str | None, password: str | None) -> bool:
+        """Whether ``user``/``password`` are the admin credentials (constant-time compare);
+        always False while admin is off."""
+        if not self.admin_enabled:
+            return False
+        import secrets
+
+        assert self.admin_user is not None and self.admin_password is not None
+        same_user = secrets.compare_digest((user or "").encode(), self.admin_user.encode())
+        same_password = secrets.compare_digest((password or "").encode(), self.admin_password.get_secret_value().encode())
+        return same_user & same_password
+
     def with_data_dir(self, data_dir: Path) -> "Settings":
         """These settings over another data folder: the index and manifest paths move with it."""
         return self.model_copy(

@@ -190,6 +190,11 @@ class ChromaStore:
         """Ids of the chunks whose metadata match a Chroma ``where`` filter."""
         return list(self.collection.get(where=where, include=[])["ids"])
 
+    def first_metadata(self, where: dict[str, Any]) -> dict[str, Any] | None:
+        """Metadata of one chunk matching a Chroma ``where`` filter, or None."""
+        res = self.collection.get(where=where, limit=1, include=["metadatas"])
+        return dict(res["metadatas"][0] or {}) if res["ids"] else None
+
     def embed_query(self, text: str) -> list[float]:
         """The question vector (query prefix applied), checked against the index's dimension.
 

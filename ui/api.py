@@ -8,7 +8,6 @@ routes need the admin credentials (HTTP Basic) and are absent while none are con
 from __future__ import annotations
 
 import json
-import secrets
 import time
 import uuid
 from typing import Any
@@ -72,11 +71,7 @@ def create_api(services: Services) -> FastAPI:
     def admin(credentials: HTTPBasicCredentials | None = Depends(basic)) -> str:
         if not settings.admin_enabled:
             raise HTTPException(404, "admin is off: set MINSHENG_ADMIN_USER and MINSHENG_ADMIN_PASSWORD")
-        assert settings.admin_user is not None and settings.admin_password is not None
-        ok = credentials is not None and secrets.compare_digest(
-            credentials.username.encode(), settings.admin_user.encode()
-        ) & secrets.compare_digest(credentials.password.encode(), settings.admin_password.get_secret_value().encode())
-        if not ok:
+        if credentials is None or not settings.admin_matches(credentials.username, credentials.password):
             raise HTTPException(401, "admin credentials required", headers={"WWW-Authenticate": "Basic"})
         return credentials.username
 

@@ -210,12 +210,7 @@ def _admin_tab(documents: Any, settings: Any) -> None:
         return [[d.id, d.title, d.doc_number, d.date, d.region, d.status, d.chunks, d.error] for d in documents.list()]
 
     def check(name: str, secret: str):
-        import secrets as _secrets
-
-        ok = _secrets.compare_digest((name or "").encode(), settings.admin_user.encode()) & _secrets.compare_digest(
-            (secret or "").encode(), settings.admin_password.get_secret_value().encode()
-        )
-        if not ok:
+        if not settings.admin_matches(name, secret):
             return False, gr.update(visible=True), gr.update(visible=False), "用户名或密码不对。", gr.update()
         return True, gr.update(visible=False), gr.update(visible=True), "", rows()
 
