@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from assistant.injection import addresses_assistant
 from assistant.prompts import Prompts
 from assistant.regions import applies_to, chunk_regions, districts_in, regions_in, with_provinces
 from assistant.text import after_overlap, normalise, query_terms, sentences
@@ -289,8 +290,11 @@ class ExtractiveAnswerer:
         for i, hit in enumerate(relevant):
             context = normalise(hit.chunk.context_text().split("\n", 1)[0])
             context_cover = sum(w for t, w in weights.items() if self._has(t, context)) / total
+            title = hit.chunk.title.strip()
             for pos, s in enumerate(_statements(completed_text(hit))):
-                if len(s) < _MIN_SENTENCE or _BOILERPLATE.search(s):
+                # A planted instruction is data, never a point; the title line only names
+                # the document, the citation already shows it.
+                if len(s) < _MIN_SENTENCE or _BOILERPLATE.search(s) or s == title or addresses_assistant(s):
                     continue
                 hay = normalise(s)
                 # The heading often names what a sentence is about ("能领多少"), so it counts too.

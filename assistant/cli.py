@@ -162,7 +162,8 @@ def serve(
     from ui.api import create_server
 
     typer.echo(f"serving http://{host}:{port}/ (API: /api/docs, OpenAI-compatible: /v1/chat/completions)", err=True)
-    uvicorn.run(create_server(services), host=host, port=port, log_level="warning")
+    # Open streams (a chat page left open) must not hold up a stop by Ctrl-C or systemd.
+    uvicorn.run(create_server(services), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
 
 
 @app.command("eval")

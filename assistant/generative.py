@@ -19,6 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant.answering import ExtractiveAnswerer
+from assistant.injection import addresses_assistant, withhold
 from assistant.prompts import Prompts
 from assistant.query import contextualise, turn_text
 from assistant.text import after_overlap, normalise, query_terms, sentences
@@ -37,13 +38,15 @@ MIN_SUPPORT = 0.5
 
 def article_text(hit: ScoredChunk) -> str:
     """The hit's chunk joined with its neighbours (same article) in document order, with the
-    overlap neighbouring chunks share written once."""
+    overlap neighbouring chunks share written once, and any sentence that gives orders to an
+    AI assistant replaced by :data:`assistant.injection.WITHHELD` (so the model never reads
+    it, and a reply that repeats it finds no support)."""
     parts = sorted([hit.chunk, *hit.neighbours], key=lambda c: int(c.metadata.get("chunk_index", 0) or 0))
     text = ""
     for chunk in parts:
         piece = after_overlap(text, chunk.text)
         text = f"{text}{piece}" if not text or piece != chunk.text or text.endswith("\n") else f"{text}\n{piece}"
-    return text
+    return withhold(text)
 
 
 def format_sources(hits: Sequence[ScoredChunk]) -> str:
@@ -58,7 +61,7 @@ def format_sources(hits: Sequence[ScoredChunk]) -> str:
         if md.get("replaced_by"):
             head += f"（已被{md['replaced_by']}替代）"
         body = _DELIMITER.sub(" ", article_text(hit))
-        blocks.append(f"[{n}] {_DELIMITER.sub(' ', head)}\n{body}")
+        blocks.append(f"[{n}] {_DELIMITER.sub(' ', withhold(head))}\n{body}")
     return "\n\n".join(blocks)
 
 
@@ -81,7 +84,7 @@ def supported(claim: str, sources: Sequence[str]) -> bool:
 def _supporting_sentence(claim: str, chunk: Chunk) -> str:
     """The sentence of ``chunk`` sharing most terms with ``claim`` (what a user checks)."""
     wanted = set(query_terms(_MARKER.sub("", claim)))
-    options = [s for s in sentences(chunk.text) if len(s) >= 6] or [chunk.text.strip()]
+    options = [s for s in sentences(chunk.text) if len(s) >= 6 and not addresses_assistant(s)] or [chunk.text.strip()]
     best = max(options, key=lambda s: (len(wanted & set(query_terms(s))), -options.index(s)))
     return best[:180]
 

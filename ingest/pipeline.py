@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from assistant.injection import instructions_in, strip_instructions
 from assistant.store import ChromaStore
 from assistant.text import to_simplified
 from assistant.types import Chunk
@@ -420,6 +421,11 @@ class Ingestor:
             return FileResult(source, "error", len(old_ids), str(exc))
         # The same text in another encoding, format or script (traditional) is the same document.
         text_hash = hashlib.sha256(re.sub(r"\s+", "", to_simplified(doc.text)).encode()).hexdigest()
+        # Orders addressed to an AI assistant are not policy: they are left out of the index
+        # (the original file keeps them), so they sway neither search nor answers.
+        planted = instructions_in(doc.text)
+        if planted:
+            doc.pages = [(n, strip_instructions(t)) for n, t in doc.pages]
         text_twin = None if twin else self._twin(source, text_hash, "text_hash")
         if text_twin and not self._outranks(sidecar, text_twin):
             return self._duplicate(path, source, text_twin, content_hash, fingerprint, text_hash, old_ids, "text")
@@ -455,5 +461,10 @@ class Ingestor:
             self._demote(twin, path)
         status = "unchanged" if not to_add and old_ids == set(new_ids) else ("updated" if old_ids else "added")
         detail = f"{path}: indexed instead of its copy {Path(twin.source).name} (SOURCES.tsv describes this one)" if twin else ""
+        if planted and status != "unchanged":
+            note = (f"{path}: {len(planted)} sentence(s) give orders to an AI assistant, e.g. "
+                    f"\"{planted[0][:40]}\"; left out of the index (the original file keeps them)")
+            log.warning("%s", note)
+            detail = f"{detail}; {note}" if detail else note
         return FileResult(source, status, len(chunks), detail, doc.page_count, doc.ocr_pages, written=len(to_add),
                           replaced=twin.source if twin else "")

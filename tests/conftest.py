@@ -2,80 +2,27 @@
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from pathlib import Path
 
 import pytest
 
 import assistant  # noqa: F401 - offline switches
+from tests import netguard
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
 LAWS = ROOT.parent / "shared" / "corpus-laws"
 KNOWLEDGE = ROOT / "knowledge"
 
-_real_connect = socket.socket.connect
-_real_connect_ex = socket.socket.connect_ex
-
-
-def _allowed(address) -> bool:
-    if isinstance(address, (str, bytes)):  # unix socket
-        return True
-    host = address[0]
-    if host in ("localhost", ""):
-        return True
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
-_real_getaddrinfo = socket.getaddrinfo
-#: every refused attempt, also those a library swallowed in a background thread
-ATTEMPTS: list[str] = []
-
-
-class NetworkBlocked(OSError):
-    """A test tried to reach a non-loopback address."""
-
-
-def _refuse(what: str):
-    ATTEMPTS.append(what)
-    raise NetworkBlocked(f"test tried to reach {what}")
-
-
-def _guarded_connect(self, address):
-    if not _allowed(address):
-        _refuse(repr(address))
-    return _real_connect(self, address)
-
-
-def _guarded_connect_ex(self, address):
-    if not _allowed(address):
-        _refuse(repr(address))
-    return _real_connect_ex(self, address)
-
-
-def _guarded_getaddrinfo(host, *args, **kwargs):
-    name = host.decode() if isinstance(host, bytes) else host
-    if name not in (None, "localhost", "") and not _allowed((name, 0)):
-        _refuse(f"DNS lookup of {name}")
-    return _real_getaddrinfo(host, *args, **kwargs)
-
 
 @pytest.fixture(scope="session", autouse=True)
 def block_network():
     """Every test runs with non-loopback connections and DNS look-ups refused; at the end of
     the session no attempt may have been made, not even one a library swallowed."""
-    socket.socket.connect = _guarded_connect
-    socket.socket.connect_ex = _guarded_connect_ex
-    socket.getaddrinfo = _guarded_getaddrinfo
+    netguard.install()
     yield
-    socket.socket.connect = _real_connect
-    socket.socket.connect_ex = _real_connect_ex
-    socket.getaddrinfo = _real_getaddrinfo
-    assert not ATTEMPTS, f"network attempts during the tests: {ATTEMPTS}"
+    netguard.uninstall()
+    assert not netguard.ATTEMPTS, f"network attempts during the tests: {netguard.ATTEMPTS}"
 
 
 def corpus_path(*parts: str) -> Path:

@@ -138,3 +138,74 @@ def test_thumbs_down_with_a_comment_is_stored_and_new_conversation_clears(open_p
     assert latest["question"] == "广州低保标准是多少" and "1309" in latest["answer"]
     page.locator("#new-conversation").click()
     page.wait_for_function("() => !document.querySelector('#chatbot').innerText.includes('1309')", timeout=30_000)
+
+
+#: Switches the app must set itself: the server below starts without any of them.
+_SWITCH_PREFIXES = ("HF_", "TRANSFORMERS_", "GRADIO_", "ANONYMIZED_TELEMETRY", "TOKENIZERS_", "MINSHENG_", "CHROMA_")
+
+
+def test_the_server_needs_no_switches_and_nothing_leaves_the_machine(browser, tmp_path):
+    """`minsheng serve --ingest knowledge/` as a user starts it, in its own process, with no
+    offline or telemetry variables set and every non-loopback connection refused and
+    recorded. All three tabs are used in a browser that records every request it makes."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.conftest import KNOWLEDGE
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    attempts = tmp_path / "attempts.txt"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SWITCH_PREFIXES)}
+    env.update(MINSHENG_ADMIN_USER=ADMIN[0], MINSHENG_ADMIN_PASSWORD=ADMIN[1])
+    log = open(tmp_path / "server.log", "w", encoding="utf-8")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.netguard", str(attempts), "serve", "--ingest", str(KNOWLEDGE),
+         "--port", str(port), "--data-dir", str(tmp_path / "data")],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert server.poll() is None, (tmp_path / "server.log").read_text("utf-8")
+            try:
+                urllib.request.urlopen(url + "/api/health", timeout=2)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not start within 300 s"
+                time.sleep(1)
+        page = browser.new_page(viewport=DESKTOP)
+        requests = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(url + "/", wait_until="load")
+        page.wait_for_selector("#question textarea", timeout=60_000)
+        _ask(page, "异地就医怎么结算")
+        page.get_by_role("tab", name="热线查询").click()
+        page.fill("#lookup-query textarea", "低保标准")
+        page.locator("#lookup-go").click()
+        page.wait_for_selector("#lookup-results mark", timeout=60_000)
+        page.get_by_role("tab", name="知识库管理").click()
+        page.fill("#admin-user textarea, #admin-user input", ADMIN[0])
+        page.fill("#admin-password input", ADMIN[1])
+        page.locator("#admin-login").click()
+        page.wait_for_selector("#admin-docs", timeout=30_000)
+        # The API docs page renders from files the server itself serves.
+        page.goto(url + "/api/docs", wait_until="load")
+        page.wait_for_function("() => document.body.innerText.includes('/v1/chat/completions')", timeout=30_000)
+        page.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        log.close()
+    origins = {u.split("/")[2] for u in requests if u.startswith("http")}
+    assert origins == {f"127.0.0.1:{port}"}, sorted(u for u in requests if f"127.0.0.1:{port}" not in u)
+    assert len(requests) > 10
+    output = (tmp_path / "server.log").read_text("utf-8")
+    assert "9 added" in output and "Traceback" not in output, output
+    assert not attempts.exists(), attempts.read_text("utf-8")

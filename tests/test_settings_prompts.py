@@ -68,7 +68,7 @@ def test_render_is_strict():
 def test_network_guard_refuses_outside_addresses():
     import socket
 
-    from tests.conftest import ATTEMPTS, NetworkBlocked
+    from tests.netguard import ATTEMPTS, NetworkBlocked
 
     before = len(ATTEMPTS)
     with pytest.raises(NetworkBlocked):

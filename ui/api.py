@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, File, HTTPException, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
 from assistant.documents import DocumentError
@@ -65,7 +66,12 @@ def _text(content: Any) -> str:
 def create_api(services: Services) -> FastAPI:
     """The FastAPI app over ``services`` (OpenAPI schema at ``/openapi.json``)."""
     settings = services.settings
-    app = FastAPI(title="minsheng 民生政策问答 API", version="1", docs_url="/api/docs", openapi_url="/openapi.json")
+    # FastAPI's own docs page loads Swagger UI from a CDN, which an intranet never reaches;
+    # fastapi-offline serves the same page with its files shipped in the package.
+    app = FastAPIOffline(
+        title="minsheng 民生政策问答 API", version="1", docs_url="/api/docs", redoc_url=None,
+        static_url="/api/docs-static", openapi_url="/openapi.json",
+    )
     basic = HTTPBasic(auto_error=False)
 
     def admin(credentials: HTTPBasicCredentials | None = Depends(basic)) -> str:
