@@ -291,10 +291,14 @@ class ExtractiveAnswerer:
             context = normalise(hit.chunk.context_text().split("\n", 1)[0])
             context_cover = sum(w for t, w in weights.items() if self._has(t, context)) / total
             title = hit.chunk.title.strip()
-            for pos, s in enumerate(_statements(completed_text(hit))):
+            text = completed_text(hit)
+            # One check per chunk; only a chunk holding a planted instruction (left by an
+            # index built before ingest removed them) is checked sentence by sentence.
+            planted = addresses_assistant(text)
+            for pos, s in enumerate(_statements(text)):
                 # A planted instruction is data, never a point; the title line only names
                 # the document, the citation already shows it.
-                if len(s) < _MIN_SENTENCE or _BOILERPLATE.search(s) or s == title or addresses_assistant(s):
+                if len(s) < _MIN_SENTENCE or _BOILERPLATE.search(s) or s == title or (planted and addresses_assistant(s)):
                     continue
                 hay = normalise(s)
                 # The heading often names what a sentence is about ("能领多少"), so it counts too.

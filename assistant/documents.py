@@ -89,10 +89,17 @@ class DocumentService:
     def upload(self, name: str, data: bytes) -> FileResult:
         """Keep an uploaded file under ``upload_dir`` and ingest it.
 
+        Only the base name of ``name`` is used, with characters other than letters, digits,
+        Chinese characters, ``._-`` and brackets replaced by ``_``. A different file already
+        kept under that name is not overwritten: the new one becomes ``name-2.ext``...
+
         Raises:
             DocumentError: empty, too large, or of an unsupported type (names the file).
         """
-        safe = _UNSAFE.sub("_", Path(name.replace("\\", "/")).name).strip("._") or "upload"
+        base = _UNSAFE.sub("_", Path(name.replace("\\", "/")).name)
+        suffix = Path(base).suffix
+        # No hidden files and no bare dots: "....md" is kept as "upload.md".
+        safe = (base[: len(base) - len(suffix)].strip("._") or "upload") + suffix
         if Path(safe).suffix.lower() not in SUPPORTED_SUFFIXES:
             raise DocumentError(f"{name}: unsupported file type (use {', '.join(sorted(SUPPORTED_SUFFIXES))})")
         if not data:
@@ -103,6 +110,11 @@ class DocumentService:
         target = (self.upload_dir / safe).resolve()
         if self.upload_dir.resolve() not in target.parents:
             raise DocumentError(f"{name}: not a plain file name")
+        # Another file uploaded under the same name is another document: keep both.
+        stem, suffix, n = target.stem, target.suffix, 1
+        while target.exists() and target.read_bytes() != data:
+            n += 1
+            target = target.with_name(f"{stem}-{n}{suffix}")
         target.write_bytes(data)
         return self.ingestor.ingest([target]).files[0]
 

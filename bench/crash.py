@@ -26,6 +26,7 @@ from pathlib import Path
 
 import assistant  # noqa: F401 - offline switches
 from assistant.settings import PROJECT_ROOT, Settings
+from bench.report import Report
 
 
 def _pending(manifest: Path) -> int:
@@ -43,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=8, help="files of the corpus folder used")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    results = Report("crash", "Crash safety: SIGKILL during ingest, then a normal run")
+    out = results.line
     rng = random.Random(args.seed)
 
     from assistant.services import build_services
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         full_run = time.perf_counter() - t0
-        print(f"one full ingest in a fresh process: {full_run:.1f} s ({len(list(docs.iterdir()))} files)")
+        out(f"one full ingest in a fresh process: {full_run:.1f} s ({len(list(docs.iterdir()))} files)")
         # A round re-indexes one edited file: kills are spread over the time that takes.
         sample = sorted(docs.iterdir())[0]
         with sample.open("a", encoding="utf-8") as fh:
@@ -80,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         round_run = time.perf_counter() - t0
-        print(f"one round (one edited file) in a fresh process: {round_run:.1f} s")
+        out(f"one round (one edited file) in a fresh process: {round_run:.1f} s")
         killed = pending_kills = recovered = failures = 0
         services = fresh_services()
         for round_no in range(1, args.runs + 1):
@@ -106,17 +109,18 @@ def main(argv: list[str] | None = None) -> int:
             problems = services.ingestor.problems()
             failures += bool(problems) or bool(report.errors)
             state = "killed" if was_running else "finished first"
-            print(
+            out(
                 f"round {round_no:2d}: {state:14s} after {delay:5.1f} s, pending rows at kill {pending}, "
                 f"repaired {len(report.recovered)}, problems {len(problems)}"
             )
             for line in problems[:5]:
-                print(f"    {line}")
-        print(
+                out(f"    {line}")
+        out(
             f"\n{args.runs} rounds: {killed} SIGKILLs ({pending_kills} with a document half written), "
             f"{recovered} documents repaired by the next run, {failures} rounds ending in disagreement; "
             f"{services.store.count()} chunks, {len(services.ingestor.manifest.all())} manifest rows"
         )
+        results.save()
         return 1 if failures else 0
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import assistant  # noqa: F401 - offline switches
 from assistant.settings import PROJECT_ROOT, Settings
+from bench.report import Report
 
 
 def _percentile(values: list[float], p: float) -> float:
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest", type=Path, default=PROJECT_ROOT.parent / "shared" / "corpus" / "txt")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    report = Report("load", "Load: simulated users over HTTP while an ingest runs")
+    out = report.line
 
     from assistant.services import build_services
     from ui.background import BackgroundServer
@@ -67,20 +70,21 @@ def main(argv: list[str] | None = None) -> int:
             loaded = _users(url, args.users, args.seconds, questions, args.seed)
             ingester.join()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{args.users} users for {args.seconds:.0f} s on loopback, ingest of {args.ingest} running alongside")
-    print(f"ingest: {ingest_result}")
-    print("| route | users | requests | p50 ms | p95 ms | max ms |")
-    print("|---|---|---|---|---|---|")
+    out(f"{args.users} users for {args.seconds:.0f} s on loopback, ingest of {args.ingest} running alongside")
+    out(f"ingest: {ingest_result}")
+    out("| route | users | requests | p50 ms | p95 ms | max ms |")
+    out("|---|---|---|---|---|---|")
     for label, (latencies, _) in (("1 (alone)", alone), (str(args.users), loaded)):
         for route, values in latencies.items():
-            print(f"| {route} | {label} | {len(values)} | {_percentile(values, 50):.0f} | {_percentile(values, 95):.0f} | {max(values or [0]):.0f} |")
+            out(f"| {route} | {label} | {len(values)} | {_percentile(values, 50):.0f} | {_percentile(values, 95):.0f} | {max(values or [0]):.0f} |")
     errors = alone[1] + loaded[1]
     served = sum(len(v) for v in loaded[0].values()) + sum(len(v) for v in alone[0].values())
     ask_ratio = statistics.median(loaded[0]["/api/ask"] or [0]) / max(statistics.median(alone[0]["/api/ask"] or [1]), 1e-9)
-    print(f"requests served: {served}, errors: {len(errors)}, peak RSS of the process: {peak_mb:.0f} MB, "
+    out(f"requests served: {served}, errors: {len(errors)}, peak RSS of the process: {peak_mb:.0f} MB, "
           f"median ask under load / alone: {ask_ratio:.1f}x")
     for line in errors[:10]:
-        print("  " + line)
+        out("  " + line)
+    report.save()
     return 1 if errors else 0
 
 

@@ -103,3 +103,29 @@ def test_openai_compatible_chat_through_the_openai_client(web_url):
     )
     text = "".join(c.choices[0].delta.content or "" for c in pieces if c.choices)
     assert "来源" in text and "公租房" in text
+
+
+def _chunked_post(url, path, pieces):
+    import http.client
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url)
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=60)
+    conn.request("POST", path, body=iter(pieces), headers={"Content-Type": "application/json"}, encode_chunked=True)
+    resp = conn.getresponse()
+    return resp.status, resp.read()
+
+
+def test_oversized_bodies_are_refused_and_the_server_goes_on(web_url):
+    huge = {"question": "异地就医" * 250_000}  # 1,000,000 characters, about 3 MB of JSON
+    status, _, body = _call(web_url, "/api/ask", huge)
+    assert status == 413 and "byte limit" in json.loads(body)["detail"]
+    # Without Content-Length (chunked), the body is cut off at the limit too.
+    status, body = _chunked_post(web_url, "/v1/chat/completions", [b'{"messages": [{"role": "user", "content": "'] + [b"x" * 65536] * 40 + [b'"}]}'])
+    assert status == 413, body
+    # A small chunked body still goes through, and a 100,000-character question gets an answer.
+    status, body = _chunked_post(web_url, "/api/ask", [b'{"question": ', json.dumps("异地就医怎么结算").encode(), b"}"])
+    assert status == 200 and json.loads(body)["citations"]
+    status, _, body = _call(web_url, "/api/ask", {"question": "异地就医" * 25_000})
+    assert status == 200 and "太长" in json.loads(body)["answer"]
+    assert _call(web_url, "/api/health")[0] == 200

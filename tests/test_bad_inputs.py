@@ -3,6 +3,9 @@ and the rest of the batch is still ingested."""
 
 import io
 import zipfile
+from pathlib import Path
+
+import pytest
 
 from ingest.loaders import MAX_FILE_BYTES
 
@@ -37,3 +40,28 @@ def test_the_batch_survives_bombs_giants_and_deep_nesting(fresh_services, tmp_pa
     texts = [c.text for c in fresh_services.store.all_chunks()]
     assert not any("\x00" in t or "\x07" in t for t in texts)
     assert len(texts) == sum(f.chunks for f in report.files if f.status == "added")
+
+
+def test_hostile_upload_names_stay_inside_the_upload_folder(fresh_services):
+    from assistant.documents import DocumentError
+
+    docs = fresh_services.documents
+    root = docs.upload_dir.parent
+    before = {p for p in root.parent.rglob("*")} - {p for p in root.rglob("*")}
+    body = "---\ntitle: {t}\n---\n第一条 {t}适用于上传测试。\n"
+    with pytest.raises(DocumentError, match=r"^\.\./\.\./etc/passwd: unsupported file type"):
+        docs.upload("../../etc/passwd", b"root:x:0:0:root:/root:/bin/bash\n")
+    kept = []
+    for name in ("../../etc/通知.md", "/etc/cron.d/通知.md", "..\\..\\windows\\通知.md", "通\x00知.md", "....md"):
+        result = docs.upload(name, body.format(t=f"上传办法{len(kept)}").encode())
+        assert result.status == "added", (name, result)
+        kept.append(Path(result.path))
+    for path in kept:
+        assert path.parent == docs.upload_dir.resolve() and path.exists()
+    # The three 通知.md uploads are different files: none overwrote another.
+    assert len(set(kept)) == len(kept) and {p.name for p in kept[:3]} == {"通知.md", "通知-2.md", "通知-3.md"}
+    # The same file again is the same document, not a fourth copy.
+    again = docs.upload("通知.md", body.format(t="上传办法0").encode())
+    assert Path(again.path) == kept[0] and again.status == "unchanged"
+    after = {p for p in root.parent.rglob("*")} - {p for p in root.rglob("*")}
+    assert after == before, "an upload wrote outside the data folder"

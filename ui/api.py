@@ -18,9 +18,10 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
-from assistant.documents import DocumentError
+from assistant.documents import MAX_UPLOAD_BYTES, DocumentError
 from assistant.filters import SearchFilters
 from assistant.services import Services
+from ui.limits import BodyLimit
 
 MODEL_NAME = "minsheng"
 
@@ -190,11 +191,14 @@ def _quote(name: str) -> str:
 
 
 def create_server(services: Services) -> FastAPI:
-    """The API with the Gradio page mounted at ``/``."""
+    """The API with the Gradio page mounted at ``/``; request bodies are limited
+    (:class:`ui.limits.BodyLimit`: 1 MB, uploads 50 MB plus framing)."""
     import gradio as gr
 
     from ui.app import CSS, create_app, theme
 
     api = create_api(services)
+    uploads = MAX_UPLOAD_BYTES + 1024 * 1024  # the file plus its multipart framing
+    api.add_middleware(BodyLimit, by_prefix={"/api/documents": uploads, "/gradio_api/upload": uploads})
     blocks = create_app(services).queue(default_concurrency_limit=4)
-    return gr.mount_gradio_app(api, blocks, path="", css=CSS, theme=theme())
+    return gr.mount_gradio_app(api, blocks, path="", css=CSS, theme=theme(), max_file_size=MAX_UPLOAD_BYTES)
