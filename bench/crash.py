@@ -5,9 +5,11 @@ Each round edits one document (so there is work to do), starts ``minsheng ingest
 process on a copy of a corpus folder outside the project, kills it after a random delay
 (uniform over the time such a run takes, so kills land during start-up, reading, embedding,
 writing and bookkeeping alike), then runs a normal ingest and checks
-:meth:`ingest.pipeline.Ingestor.problems`. Prints one line per round and the totals.
+:meth:`ingest.pipeline.Ingestor.problems`. Rounds go on until ``--kills`` SIGKILLs have landed
+(a round whose child finished before its kill does not count). Prints one line per round and
+the totals, and writes bench/results/crash.md.
 
-    .venv/bin/python -m bench.crash [--runs 20] [--corpus ../shared/corpus/txt] [--seed 1]
+    .venv/bin/python -m bench.crash [--kills 20] [--corpus ../shared/corpus/txt] [--seed 1]
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ def _pending(manifest: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--kills", type=int, default=20, help="rounds go on until this many SIGKILLs landed")
+    parser.add_argument("--max-rounds", type=int, default=60)
     parser.add_argument("--corpus", type=Path, default=PROJECT_ROOT.parent / "shared" / "corpus" / "txt")
     parser.add_argument("--files", type=int, default=8, help="files of the corpus folder used")
     parser.add_argument("--seed", type=int, default=1)
@@ -86,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         out(f"one round (one edited file) in a fresh process: {round_run:.1f} s")
         killed = pending_kills = recovered = failures = 0
         services = fresh_services()
-        for round_no in range(1, args.runs + 1):
+        round_no = 0
+        while killed < args.kills and round_no < args.max_rounds:
+            round_no += 1
             target = rng.choice(sorted(docs.iterdir()))
             with target.open("a", encoding="utf-8") as fh:
                 fh.write(f"\n补充说明第{round_no}条：本段用于崩溃恢复测试，第{rng.randint(1, 10**6)}号。\n")
@@ -116,12 +121,12 @@ def main(argv: list[str] | None = None) -> int:
             for line in problems[:5]:
                 out(f"    {line}")
         out(
-            f"\n{args.runs} rounds: {killed} SIGKILLs ({pending_kills} with a document half written), "
+            f"\n{round_no} rounds: {killed} SIGKILLs ({pending_kills} with a document half written), "
             f"{recovered} documents repaired by the next run, {failures} rounds ending in disagreement; "
             f"{services.store.count()} chunks, {len(services.ingestor.manifest.all())} manifest rows"
         )
         results.save()
-        return 1 if failures else 0
+        return 1 if failures or killed < args.kills else 0
 
 
 if __name__ == "__main__":
