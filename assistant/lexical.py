@@ -16,6 +16,11 @@ from scipy import sparse
 from assistant.text import terms
 
 
+def term_ids_of(text: str, vocab: dict[str, int]) -> np.ndarray:
+    """The jieba terms of ``text`` as ids in ``vocab`` (new terms are added to it)."""
+    return np.fromiter((vocab.setdefault(t, len(vocab)) for t in terms(text)), dtype=np.int32)
+
+
 class BM25Index:
     """Okapi BM25 over a fixed list of texts, stored as a sparse (terms × texts) weight matrix.
 
@@ -31,25 +36,36 @@ class BM25Index:
     def __init__(self, ids: Sequence[str], texts: Sequence[str], k1: float = 1.5, b: float = 0.75):
         if len(ids) != len(texts):
             raise ValueError("ids and texts differ in length")
-        self.ids = list(ids)
         vocab: dict[str, int] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        lengths = np.zeros(len(texts), dtype=np.float32)
-        for j, text in enumerate(texts):
-            toks = terms(text)
-            lengths[j] = len(toks)
-            for tok in toks:
-                rows.append(vocab.setdefault(tok, len(vocab)))
-                cols.append(j)
+        term_ids = [term_ids_of(text, vocab) for text in texts]
+        self._build(ids, term_ids, vocab, k1, b)
+
+    @classmethod
+    def from_term_ids(
+        cls, ids: Sequence[str], term_ids: Sequence[np.ndarray], vocab: dict[str, int], k1: float = 1.5, b: float = 0.75
+    ) -> "BM25Index":
+        """An index over texts already turned into vocabulary ids (:func:`term_ids_of`), so a
+        refresh re-tokenises nothing. ``vocab`` is copied: the caller may keep growing it."""
+        index = cls.__new__(cls)
+        index._build(ids, term_ids, dict(vocab), k1, b)
+        return index
+
+    def _build(self, ids: Sequence[str], term_ids: Sequence[np.ndarray], vocab: dict[str, int], k1: float, b: float) -> None:
+        if len(ids) != len(term_ids):
+            raise ValueError("ids and term lists differ in length")
+        self.ids = list(ids)
         self.vocab = vocab
-        n_docs = len(texts)
+        n_docs = len(term_ids)
+        lengths = np.fromiter((len(t) for t in term_ids), dtype=np.int64, count=n_docs)
+        rows = np.concatenate(term_ids) if n_docs else np.zeros(0, dtype=np.int32)
+        cols = np.repeat(np.arange(n_docs, dtype=np.int32), lengths)
         tf = sparse.csr_matrix(
             (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(vocab), n_docs)
         )
         tf.sum_duplicates()
         df = np.diff(tf.indptr).astype(np.float32)
         self.idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+        lengths = lengths.astype(np.float32)
         avg = float(lengths.mean()) if n_docs else 0.0
         norm = k1 * (1 - b + b * lengths / avg) if avg else np.full(n_docs, k1, dtype=np.float32)
         tf = tf.tocoo()

@@ -7,8 +7,9 @@ the sum over retrievers of ``1 / (k + rank)``, rank counted from 1; k = 60 in th
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -19,11 +20,11 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from assistant.filters import SearchFilters
-from assistant.lexical import BM25Index
+from assistant.lexical import BM25Index, term_ids_of
 from assistant.query import TermMap, years_in
 from assistant.regions import chunk_regions, regions_in, with_provinces
 from assistant.reranking import CrossEncoderReranker
-from assistant.store import ChromaStore
+from assistant.store import ChromaStore, Journal
 from assistant.text import normalise, query_terms, to_simplified
 from assistant.types import Chunk, ScoredChunk
 from ingest.versions import REPLACED_BY, REPLACED_ON, version_key
@@ -45,9 +46,10 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> di
 class HybridSearcher:
     """Dense + BM25 search over one :class:`ChromaStore`, fused by reciprocal rank fusion.
 
-    The BM25 index and a catalogue of the chunks are built from the store's chunks on first
-    use and rebuilt whenever the store's content changes (its write counter or its chunk
-    count moves), so they never drift from the collection.
+    The BM25 index and a catalogue of the chunks are derived from the collection: read whole
+    on first use, then kept in step document by document from the collection's change
+    journal (:class:`~assistant.store.Journal`). Writes by this process show at once; writes
+    by other processes sharing a Chroma server within ``refresh_seconds``.
 
     On top of the fused ranking:
 
@@ -70,6 +72,8 @@ class HybridSearcher:
         max_per_document: most results from one document (0 = no limit).
         neighbour_chars: most characters of neighbouring chunks attached to one result.
         reranker: reorders the best fused candidates with a cross-encoder (optional).
+        refresh_seconds: how often, at most, a search reads the journal for other
+            processes' writes (one metadata read).
     """
 
     def __init__(
@@ -81,6 +85,7 @@ class HybridSearcher:
         max_per_document: int = 3,
         neighbour_chars: int = 1200,
         reranker: CrossEncoderReranker | None = None,
+        refresh_seconds: float = 1.0,
     ):
         self.store = store
         self.term_map = term_map
@@ -89,36 +94,53 @@ class HybridSearcher:
         self.max_per_document = max_per_document
         self.neighbour_chars = neighbour_chars
         self.reranker = reranker
+        self.refresh_seconds = refresh_seconds
         self._build_lock = threading.Lock()
         self._snap: _Snapshot | None = None
+        self._catalogue = _Catalogue()
+        self._checked_at = 0.0
+
+    def _news(self, snap: "_Snapshot") -> Journal | None:
+        """The journal when the collection changed since ``snap`` was built, else None."""
+        if self.store.version != snap.version:
+            return self.store.last_journal  # this process wrote: no need to ask
+        now = time.monotonic()
+        if now - self._checked_at < self.refresh_seconds:
+            return None
+        self._checked_at = now
+        journal = self.store.journal()
+        return journal if (journal.epoch, journal.seq) != (snap.epoch, snap.seq) else None
 
     def _snapshot(self) -> "_Snapshot":
-        """The lexical index and chunk catalogue for the store's current content.
+        """The lexical index and chunk catalogue for the collection's current content.
 
-        Rebuilt when the store's write counter or chunk count moved. One thread rebuilds
-        at a time; while it does, other searches use the previous snapshot rather than
-        wait (during an ingest the store changes with every file).
+        One thread brings them up to date at a time, re-reading only the documents the
+        journal names (everything when it cannot tell); meanwhile other searches use the
+        previous snapshot rather than wait (during an ingest the store changes with every file).
         """
-        state = (self.store.version, self.store.count())
         snap = self._snap
-        if snap is not None and snap.state == state:
+        if snap is not None and self._news(snap) is None:
             return snap
         if snap is not None and not self._build_lock.acquire(blocking=False):
             return snap
         if snap is None:
             self._build_lock.acquire()
         try:
-            snap = self._snap
-            if snap is None or snap.state != state:
-                chunks = self.store.all_chunks()
-                snap = _Snapshot(
-                    state=state,
-                    bm25=BM25Index([c.id for c in chunks], [c.context_text() for c in chunks]),
-                    chunks={c.id: c for c in chunks},
-                    sections=_sections(chunks),
-                )
-                self._snap = snap
-            return snap
+            current = self._snap
+            if current is not snap and current is not None:
+                return current  # another thread finished a build meanwhile
+            version, journal = self.store.version, self.store.journal()
+            changed = None if snap is None else journal.since(snap.epoch, snap.seq)
+            if changed is not None and not changed and snap is not None:
+                self._snap = replace(snap, epoch=journal.epoch, seq=journal.seq, version=version)
+                return self._snap
+            if changed is None:
+                self._catalogue.load(self.store.all_chunks())
+            else:
+                self._catalogue.replace(changed, self.store.chunks_of(sorted(changed)))
+            self._snap = self._catalogue.snapshot(journal.epoch, journal.seq, version)
+            self._checked_at = time.monotonic()
+            return self._snap
         finally:
             self._build_lock.release()
 
@@ -210,9 +232,12 @@ class HybridSearcher:
 
 @dataclass
 class _Snapshot:
-    """BM25 index and chunk catalogue built from one state of the store."""
+    """BM25 index and chunk catalogue built from one state of the collection: journal point
+    (``epoch``, ``seq``) and this process's write counter (``version``)."""
 
-    state: tuple[int, int]
+    epoch: str
+    seq: int
+    version: int
     bm25: BM25Index
     chunks: dict[str, Chunk]
     sections: dict[tuple[str, str], list[Chunk]]
@@ -225,6 +250,52 @@ class _Snapshot:
                 (filters.accepts(self.chunks[cid]) for cid in self.bm25.ids), dtype=bool, count=len(self.bm25)
             )
         return self.masks[filters]
+
+
+class _Catalogue:
+    """The collection's chunks as this process knows them, grouped by document, with each
+    chunk's BM25 term ids, so a change to one document re-tokenises that document only."""
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+        self.by_source: dict[str, list[Chunk]] = {}
+        self.sections: dict[str, dict[tuple[str, str], list[Chunk]]] = {}
+        #: term ids by the text they were made from (a chunk's title or headings may change)
+        self.terms: dict[str, np.ndarray] = {}
+
+    def load(self, chunks: Sequence[Chunk]) -> None:
+        """Start over from every chunk of the collection (term ids of known texts are kept)."""
+        self.by_source, self.sections = {}, {}
+        self._add(chunks)
+
+    def replace(self, sources: set[str], chunks: Sequence[Chunk]) -> None:
+        """Make documents ``sources`` hold exactly ``chunks`` (none: the document is gone)."""
+        for source in sources:
+            self.by_source.pop(source, None)
+            self.sections.pop(source, None)
+        self._add(chunks)
+
+    def _add(self, chunks: Sequence[Chunk]) -> None:
+        grouped: dict[str, list[Chunk]] = {}
+        for c in chunks:
+            grouped.setdefault(str(c.metadata.get("source", "")), []).append(c)
+            text = c.context_text()
+            if text not in self.terms:
+                self.terms[text] = term_ids_of(text, self.vocab)
+        for source, group in grouped.items():
+            self.by_source[source] = group
+            self.sections[source] = _sections(group)
+
+    def snapshot(self, epoch: str, seq: int, version: int) -> _Snapshot:
+        everything = [c for group in self.by_source.values() for c in group]
+        texts = [c.context_text() for c in everything]
+        self.terms = {t: self.terms[t] for t in texts}  # forget texts no chunk has any more
+        return _Snapshot(
+            epoch=epoch, seq=seq, version=version,
+            bm25=BM25Index.from_term_ids([c.id for c in everything], [self.terms[t] for t in texts], self.vocab),
+            chunks={c.id: c for c in everything},
+            sections={key: group for per_source in self.sections.values() for key, group in per_source.items()},
+        )
 
 
 def _section_key(chunk: Chunk) -> tuple[str, str]:

@@ -65,10 +65,10 @@ def build_services(settings: Settings) -> Services:
     )
     assert settings.chroma_path is not None  # set by the settings validator
     store = ChromaStore(
-        open_client(settings.chroma_path),
+        open_client(settings.chroma_path, settings.chroma_url),
         settings.chroma_collection,
         embeddings,
-        location=str(settings.chroma_path),
+        location=settings.chroma_url or str(settings.chroma_path),
     )
     assert settings.manifest_path is not None  # set by the settings validator
     ocr = RapidOcr(min_score=settings.ocr_min_score) if settings.ocr_enabled else None
@@ -88,6 +88,7 @@ def build_services(settings: Settings) -> Services:
         term_map=term_map,
         max_per_document=settings.max_per_document,
         neighbour_chars=settings.neighbour_chars,
+        refresh_seconds=settings.lexical_refresh_seconds,
         reranker=(
             CrossEncoderReranker(settings.reranker_model, settings.reranker_top_n, settings.embedding_device)
             if settings.reranker_model

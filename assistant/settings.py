@@ -154,6 +154,22 @@ class Settings(BaseSettings):
         description="Folder of the embedded Chroma database; defaults to <data_dir>/chroma.",
     )
     chroma_collection: str = Field(default="minsheng", description="Chroma collection name.")
+    chroma_url: str | None = Field(
+        default=None,
+        description=(
+            "Address of a Chroma server (`chroma run`), e.g. http://10.0.0.5:8000. When set, the "
+            "index lives there and several app processes can share it; chroma_path is unused. "
+            "Run ingest from one place at a time (the manifest stays in data_dir)."
+        ),
+    )
+    lexical_refresh_seconds: float = Field(
+        default=1.0,
+        ge=0.0,
+        description=(
+            "How often, at most, a search asks the collection whether another process changed "
+            "it (the BM25 index follows within this time). Changes made by this process show at once."
+        ),
+    )
     manifest_path: Path | None = Field(
         default=None,
         description="SQLite file recording every ingested document; defaults to <data_dir>/manifest.sqlite.",

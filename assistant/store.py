@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+import json
+import uuid
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import chromadb
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings as ChromaEmbeddings
@@ -62,13 +66,84 @@ class ChromaEmbeddingAdapter(EmbeddingFunction[Documents]):
         return None
 
 
-def open_client(path: Path) -> chromadb.ClientAPI:
-    """Embedded Chroma under ``path`` with telemetry off."""
+def open_client(path: Path | None = None, url: str | None = None) -> chromadb.ClientAPI:
+    """A Chroma client with telemetry off: an ``HttpClient`` for the server at ``url``
+    (http or https, port defaults to 8000), else an embedded ``PersistentClient`` under ``path``.
+
+    Raises:
+        ValueError: neither given, or ``url`` is not an http(s) address.
+    """
+    settings = chromadb.config.Settings(anonymized_telemetry=False, allow_reset=True)
+    if url:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"MINSHENG_CHROMA_URL: expected an address like http://127.0.0.1:8000, got {url!r}")
+        return chromadb.HttpClient(
+            host=parts.hostname, port=parts.port or 8000, ssl=parts.scheme == "https", settings=settings
+        )
+    if path is None:
+        raise ValueError("open_client needs a folder or a server address")
     path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(
-        path=str(path),
-        settings=chromadb.config.Settings(anonymized_telemetry=False, allow_reset=True),
-    )
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+#: Collection metadata key of the change journal (see :class:`Journal`).
+JOURNAL_KEY = "minsheng_journal"
+#: Writes the journal remembers; a reader further behind reloads everything.
+JOURNAL_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Journal:
+    """Which documents (``source``) the last writes touched, kept in the collection's metadata.
+
+    Every process that shares a Chroma server reads it to keep its lexical index in step
+    with the collection, re-reading only the documents written since it last looked. It says
+    only *which* documents changed; their chunks are read from the collection itself.
+
+    Attributes:
+        epoch: random id of this collection's life; a rebuilt collection starts a new one.
+        seq: number of writes recorded so far.
+        recent: (seq, sources) of the last :data:`JOURNAL_LENGTH` writes, oldest first.
+    """
+
+    epoch: str = ""
+    seq: int = 0
+    recent: tuple[tuple[int, tuple[str, ...]], ...] = ()
+
+    @classmethod
+    def parse(cls, raw: object) -> "Journal":
+        """The journal stored as JSON; an absent or unreadable one is the empty journal."""
+        try:
+            data = json.loads(str(raw)) if raw else {}
+            return cls(str(data["epoch"]), int(data["seq"]), tuple((int(n), tuple(src)) for n, src in data["recent"]))
+        except (ValueError, KeyError, TypeError):
+            return cls()
+
+    def dumps(self) -> str:
+        return json.dumps({"epoch": self.epoch, "seq": self.seq, "recent": [[n, list(src)] for n, src in self.recent]},
+                          ensure_ascii=False)
+
+    def after(self, sources: Iterable[str]) -> "Journal":
+        """This journal with one more write, touching ``sources``."""
+        seq = self.seq + 1
+        recent = (*self.recent, (seq, tuple(sorted(set(sources)))))[-JOURNAL_LENGTH:]
+        return Journal(self.epoch or uuid.uuid4().hex, seq, recent)
+
+    def since(self, epoch: str, seq: int) -> set[str] | None:
+        """Sources written after point (``epoch``, ``seq``), or None when this journal cannot
+        tell (another epoch, or the point fell out of :attr:`recent`): reload everything."""
+        if epoch != self.epoch or seq > self.seq:
+            return None
+        if seq == self.seq:
+            return set()
+        if not self.recent or self.recent[0][0] > seq + 1:
+            return None
+        return {src for n, sources in self.recent if n > seq for src in sources}
+
+
+def _sources(chunks: Iterable[Chunk]) -> set[str]:
+    return {str(c.metadata.get("source", "")) for c in chunks}
 
 
 class ChromaStore:
@@ -90,6 +165,13 @@ class ChromaStore:
         self._collection = None
         #: bumped on every write in this process; readers use it to refresh derived indexes
         self.version = 0
+        #: the journal as this process last wrote or read it
+        self.last_journal = Journal()
+
+    @property
+    def location(self) -> str:
+        """The index folder or the Chroma server's address."""
+        return self._location
 
     @property
     def model_name(self) -> str:
@@ -116,7 +198,29 @@ class ChromaStore:
                     f"'{built_with}', but the configured model is '{self.model_name}': {self._rebuild_hint()}"
                 )
             self._collection = col
+            self.last_journal = Journal.parse((col.metadata or {}).get(JOURNAL_KEY))
         return self._collection
+
+    def journal(self) -> Journal:
+        """The change journal as stored now: one read of the collection's metadata (a round
+        trip when the collection is on a server)."""
+        try:
+            col = self._client.get_collection(self._name, embedding_function=self._ef)
+        except Exception:  # noqa: BLE001 - no collection yet (or deleted): nothing recorded
+            return Journal()
+        return Journal.parse((col.metadata or {}).get(JOURNAL_KEY))
+
+    def _record(self, sources: Iterable[str]) -> None:
+        """Note a write touching ``sources`` in the journal, for this and other processes."""
+        self._collection = None  # read the metadata as stored, not as this process last saw it
+        col = self.collection
+        md = dict(col.metadata or {})
+        md.pop("hnsw:space", None)  # fixed at creation; Chroma refuses to modify it
+        journal = Journal.parse(md.get(JOURNAL_KEY)).after(sources)
+        md[JOURNAL_KEY] = journal.dumps()
+        col.modify(metadata=md)
+        self.last_journal = journal
+        self.version += 1
 
     def reset(self) -> None:
         """Delete the collection and everything in it."""
@@ -125,6 +229,7 @@ class ChromaStore:
         except Exception:  # noqa: BLE001 - absent collection: nothing to delete
             pass
         self._collection = None
+        self.last_journal = Journal()
         self.version += 1
 
     def count(self) -> int:
@@ -169,7 +274,7 @@ class ChromaStore:
             )
             written += len(batch)
         if written:
-            self.version += 1
+            self._record(_sources(chunks))
         return written
 
     def update_metadata(self, chunks: Sequence[Chunk], batch_size: int = 500) -> None:
@@ -178,13 +283,29 @@ class ChromaStore:
             batch = list(chunks[start : start + batch_size])
             self.collection.update(ids=[c.id for c in batch], metadatas=[c.metadata for c in batch])
         if chunks:
-            self.version += 1
+            self._record(_sources(chunks))
 
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
         if ids:
+            sources = set()
+            for start in range(0, len(ids), 5000):
+                found = self.collection.get(ids=ids[start : start + 5000], include=["metadatas"])
+                sources |= {str((md or {}).get("source", "")) for md in found["metadatas"]}
             self.collection.delete(ids=ids)
-            self.version += 1
+            self._record(sources)
+
+    def chunks_of(self, sources: Sequence[str], batch: int = 50) -> list[Chunk]:
+        """Every stored chunk (text and metadata) of the documents ``sources``."""
+        out: list[Chunk] = []
+        sources = list(sources)
+        for start in range(0, len(sources), batch):
+            part = sources[start : start + batch]
+            where = {"source": part[0]} if len(part) == 1 else {"source": {"$in": part}}
+            res = self.collection.get(where=where, include=["documents", "metadatas"])
+            out += [Chunk(id=cid, text=doc or "", metadata=dict(md or {}))
+                    for cid, doc, md in zip(res["ids"], res["documents"], res["metadatas"])]
+        return out
 
     def ids_where(self, where: dict[str, Any]) -> list[str]:
         """Ids of the chunks whose metadata match a Chroma ``where`` filter."""

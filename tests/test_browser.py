@@ -149,17 +149,13 @@ def test_the_server_needs_no_switches_and_nothing_leaves_the_machine(browser, tm
     offline or telemetry variables set and every non-loopback connection refused and
     recorded. All three tabs are used in a browser that records every request it makes."""
     import os
-    import socket
     import subprocess
     import sys
-    import time
-    import urllib.request
 
     from tests.conftest import KNOWLEDGE
+    from tests.processes import free_port, wait_until_up
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     attempts = tmp_path / "attempts.txt"
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SWITCH_PREFIXES)}
     env.update(MINSHENG_ADMIN_USER=ADMIN[0], MINSHENG_ADMIN_PASSWORD=ADMIN[1])
@@ -171,15 +167,7 @@ def test_the_server_needs_no_switches_and_nothing_leaves_the_machine(browser, tm
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert server.poll() is None, (tmp_path / "server.log").read_text("utf-8")
-            try:
-                urllib.request.urlopen(url + "/api/health", timeout=2)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the server did not start within 300 s"
-                time.sleep(1)
+        wait_until_up(server, url + "/api/health", tmp_path / "server.log", 300)
         page = browser.new_page(viewport=DESKTOP)
         requests = []
         page.on("request", lambda r: requests.append(r.url))

@@ -101,4 +101,7 @@ def test_while_the_lexical_index_rebuilds_searches_use_the_last_one_without_dele
         svc.ingestor.remove(str(doc.resolve()))
         hits = svc.searcher.search("乡镇人民政府受理审批", 4)
     assert hits and all(h.chunk.metadata["source"] != str(doc.resolve()) for h in hits)
-    assert svc.searcher._snapshot().state == (svc.store.version, svc.store.count())
+    snap = svc.searcher._snapshot()
+    assert (snap.epoch, snap.seq, snap.version) == (svc.store.last_journal.epoch, svc.store.last_journal.seq, svc.store.version)
+    assert str(doc.resolve()) not in {c.metadata["source"] for c in snap.chunks.values()}
+    assert set(snap.bm25.ids) == set(svc.store.collection.get(include=[])["ids"])

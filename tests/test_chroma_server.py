@@ -1,0 +1,97 @@
+"""Two app processes' worth of services sharing one real Chroma server (`chroma run` from the
+chromadb package, on loopback): what one ingests or deletes, the other finds or stops
+finding, and the second re-reads only the documents that changed."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import KNOWLEDGE, _share_model
+from tests.processes import free_port, wait_until_up
+
+
+def _remote_peers(pid: int) -> set[str]:
+    """Non-loopback addresses the process's TCP/UDP sockets are connected to (from /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = fd.readlink().as_posix()
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    peers = set()
+    for table in ("tcp", "tcp6", "udp", "udp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            cols = line.split()
+            remote, inode = cols[2], cols[9]
+            host = remote.split(":")[0]
+            if inode in inodes and set(host) != {"0"} and host not in ("0100007F", "00000000000000000000000001000000"):
+                peers.add(f"{table} {remote}")
+    return peers
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    port = free_port()
+    folder = tmp_path_factory.mktemp("chroma-server")
+    chroma = Path(sys.executable).with_name("chroma")
+    log = open(folder / "server.log", "w")
+    proc = subprocess.Popen([str(chroma), "run", "--path", str(folder / "db"), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(proc, url + "/api/v2/heartbeat", folder / "server.log", 60)
+    yield url, proc
+    assert not _remote_peers(proc.pid), "the Chroma server reached beyond loopback"
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def two_instances(chroma_server, settings_factory, embeddings):
+    from assistant.services import build_services
+
+    url, _ = chroma_server
+    built = []
+    for _ in range(2):
+        svc = build_services(settings_factory(chroma_url=url, lexical_refresh_seconds=0))
+        _share_model(svc, embeddings)
+        built.append(svc)
+    return built
+
+
+def test_what_one_instance_ingests_the_other_answers_from(two_instances, chroma_server):
+    writer, reader = two_instances
+    report = writer.ingestor.ingest([KNOWLEDGE])
+    assert not report.errors and report.count("added") == 9
+    assert reader.store.location.startswith("http://127.0.0.1:")
+    answer = reader.assistant.ask("异地就医怎么结算")
+    assert not answer.refused and answer.citations
+    assert reader.store.count() == writer.store.count() == report.totals()["chunks"]
+    assert not _remote_peers(chroma_server[1].pid)
+
+
+def test_a_new_and_a_deleted_document_reach_the_other_instance_document_by_document(two_instances, tmp_path):
+    from assistant.text import query_terms
+
+    writer, reader = two_instances
+    reader.searcher.search("异地就医", 4)  # the reader has its snapshot
+    full_loads = []
+    original = reader.store.all_chunks
+    reader.store.all_chunks = lambda *a, **k: full_loads.append(1) or original(*a, **k)
+    try:
+        doc = tmp_path / "共享测试办法.md"
+        doc.write_text("---\ntitle: 共享测试办法\n---\n第一条 鸬鹚补贴由渔业主管部门按季度发放。\n", encoding="utf-8")
+        assert writer.ingestor.ingest([doc]).files[0].status == "added"
+        hits = reader.searcher.search("鸬鹚补贴", 4)
+        assert hits and hits[0].chunk.metadata["source"] == str(doc.resolve()) and hits[0].lexical_rank == 1
+        writer.ingestor.remove(str(doc.resolve()))
+        hits = reader.searcher.search("鸬鹚补贴", 4)
+        assert all(h.chunk.metadata["source"] != str(doc.resolve()) for h in hits)
+        assert "鸬鹚" in query_terms("鸬鹚补贴") and not reader.searcher.lexical_index().search(["鸬鹚"], 4)
+    finally:
+        reader.store.all_chunks = original
+    assert full_loads == [], "the reader re-read the whole collection for a one-document change"
