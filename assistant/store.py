@@ -334,12 +334,13 @@ class ChromaStore:
         Args:
             ids: search only among these chunks (a metadata filter's result); None = all.
         """
-        total = self.count() if ids is None else len(ids)
-        if total == 0:
+        if ids is not None and not ids:
             return []
+        # Chroma returns fewer than n_results when fewer exist, so no count (a round trip
+        # to a server) is needed first.
         res = self.collection.query(
             query_embeddings=[vector],
-            n_results=min(n, total),
+            n_results=n if ids is None else min(n, len(ids)),
             ids=list(ids) if ids is not None else None,
             include=["documents", "metadatas", "distances"],
         )

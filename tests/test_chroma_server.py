@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KNOWLEDGE, _share_model
+from tests.conftest import KNOWLEDGE, ROOT, _share_model
 from tests.processes import free_port, wait_until_up
 
 
@@ -57,7 +57,10 @@ def two_instances(chroma_server, settings_factory, embeddings):
     url, _ = chroma_server
     built = []
     for _ in range(2):
-        svc = build_services(settings_factory(chroma_url=url, lexical_refresh_seconds=0))
+        # The deployment guide's instance settings, pointed at this server, without the LLM.
+        svc = build_services(settings_factory(_env_file=ROOT / "deploy" / "app.env", chroma_url=url,
+                                              lexical_refresh_seconds=0, llm_base_url=None, host="127.0.0.1"))
+        assert svc.settings.chroma_collection == "minsheng" and svc.settings.feedback_retention_days == 180
         _share_model(svc, embeddings)
         built.append(svc)
     return built
