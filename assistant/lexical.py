@@ -8,7 +8,9 @@ non-negative idf ``ln(1 + (N - df + 0.5) / (df + 0.5))`` used by Lucene.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from scipy import sparse
@@ -99,3 +101,41 @@ class BM25Index:
             return []
         top = nz[np.argsort(-scores[nz], kind="stable")[:k]]
         return [(self.ids[j], float(scores[j])) for j in top]
+
+
+class TermCache:
+    """The jieba terms of texts already tokenised, kept in SQLite so that a restart (or a
+    second instance with the same data folder) re-tokenises nothing it has seen.
+
+    Keys are SHA-1 digests of the text; values the terms joined by U+001F. A cache is only
+    ever a shortcut: a missing or unreadable file means tokenising again.
+
+    Args:
+        path: the SQLite file (created when missing).
+    """
+
+    def __init__(self, path: Path):
+        import sqlite3
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Used by one thread at a time (the searcher's build lock), not always the same one.
+        self._db = sqlite3.connect(path, check_same_thread=False)
+        self._db.execute("CREATE TABLE IF NOT EXISTS terms (key TEXT PRIMARY KEY, terms TEXT NOT NULL)")
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, list[str]]:
+        """Cached terms for those of ``keys`` that are cached."""
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(keys), 900):  # SQLite's limit on bound parameters
+            part = list(keys[start : start + 900])
+            marks = ",".join("?" * len(part))
+            for key, joined in self._db.execute(f"SELECT key, terms FROM terms WHERE key IN ({marks})", part):
+                found[key] = joined.split("\x1f") if joined else []
+        return found
+
+    def put_many(self, items: dict[str, list[str]]) -> None:
+        self._db.executemany("INSERT OR REPLACE INTO terms VALUES (?, ?)", [(k, "\x1f".join(v)) for k, v in items.items()])
+        self._db.commit()

@@ -20,12 +20,12 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from assistant.filters import SearchFilters
-from assistant.lexical import BM25Index, term_ids_of
+from assistant.lexical import BM25Index, TermCache
 from assistant.query import TermMap, years_in
 from assistant.regions import chunk_regions, regions_in, with_provinces
 from assistant.reranking import CrossEncoderReranker
 from assistant.store import ChromaStore, Journal
-from assistant.text import normalise, query_terms, to_simplified
+from assistant.text import normalise, query_terms, terms, to_simplified
 from assistant.types import Chunk, ScoredChunk
 from ingest.versions import REPLACED_BY, REPLACED_ON, version_key
 
@@ -74,6 +74,7 @@ class HybridSearcher:
         reranker: reorders the best fused candidates with a cross-encoder (optional).
         refresh_seconds: how often, at most, a search reads the journal for other
             processes' writes (one metadata read).
+        term_cache: keeps chunk texts' terms across restarts (None: in memory only).
     """
 
     def __init__(
@@ -86,6 +87,7 @@ class HybridSearcher:
         neighbour_chars: int = 1200,
         reranker: CrossEncoderReranker | None = None,
         refresh_seconds: float = 1.0,
+        term_cache: TermCache | None = None,
     ):
         self.store = store
         self.term_map = term_map
@@ -97,7 +99,7 @@ class HybridSearcher:
         self.refresh_seconds = refresh_seconds
         self._build_lock = threading.Lock()
         self._snap: _Snapshot | None = None
-        self._catalogue = _Catalogue()
+        self._catalogue = _Catalogue(term_cache)
         self._checked_at = 0.0
 
     def _news(self, snap: "_Snapshot") -> Journal | None:
@@ -256,7 +258,8 @@ class _Catalogue:
     """The collection's chunks as this process knows them, grouped by document, with each
     chunk's BM25 term ids, so a change to one document re-tokenises that document only."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache: TermCache | None = None) -> None:
+        self.cache = cache
         self.vocab: dict[str, int] = {}
         self.by_source: dict[str, list[Chunk]] = {}
         self.sections: dict[str, dict[tuple[str, str], list[Chunk]]] = {}
@@ -277,11 +280,21 @@ class _Catalogue:
 
     def _add(self, chunks: Sequence[Chunk]) -> None:
         grouped: dict[str, list[Chunk]] = {}
+        new: dict[str, str] = {}  # cache key -> text, for texts without term ids yet
         for c in chunks:
             grouped.setdefault(str(c.metadata.get("source", "")), []).append(c)
             text = c.context_text()
             if text not in self.terms:
-                self.terms[text] = term_ids_of(text, self.vocab)
+                new[TermCache.key(text)] = text
+        cached = self.cache.get_many(list(new)) if self.cache and new else {}
+        made: dict[str, list[str]] = {}
+        for key, text in new.items():
+            found = cached.get(key)
+            if found is None:
+                found = made[key] = terms(text)
+            self.terms[text] = np.fromiter((self.vocab.setdefault(t, len(self.vocab)) for t in found), dtype=np.int32)
+        if self.cache and made:
+            self.cache.put_many(made)
         for source, group in grouped.items():
             self.by_source[source] = group
             self.sections[source] = _sections(group)

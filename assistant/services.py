@@ -21,6 +21,7 @@ from assistant.text import add_words
 from assistant.reranking import CrossEncoderReranker
 from assistant.retrieval import HybridRetriever, HybridSearcher
 from assistant.settings import Settings
+from assistant.lexical import TermCache
 from assistant.store import ChromaStore, open_client
 from ingest.loaders import DocumentLoader
 from ingest.manifest import Manifest
@@ -89,6 +90,7 @@ def build_services(settings: Settings) -> Services:
         max_per_document=settings.max_per_document,
         neighbour_chars=settings.neighbour_chars,
         refresh_seconds=settings.lexical_refresh_seconds,
+        term_cache=TermCache(settings.data_dir / "lexical_terms.sqlite"),
         reranker=(
             CrossEncoderReranker(settings.reranker_model, settings.reranker_top_n, settings.embedding_device)
             if settings.reranker_model

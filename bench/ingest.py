@@ -13,22 +13,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import assistant  # noqa: F401 - offline switches
 from assistant.settings import PROJECT_ROOT, Settings
-
-
-def _median_seconds(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from bench.report import median_seconds
 
 
 def main() -> None:
@@ -70,10 +61,10 @@ def main() -> None:
             rows.append(("  naive: full ingest", f"{nrep.seconds:.1f} s", f"{n_chunks} chunks, {n_chunks / nrep.seconds:.1f} chunks/s",
                          "RecursiveCharacterTextSplitter defaults (4000 chars), no OCR"))
 
-        reingest = _median_seconds(lambda: services.ingestor.ingest([args.corpus]), args.repeats)
+        reingest = median_seconds(lambda: services.ingestor.ingest([args.corpus]), args.repeats)
         rows.append(("unchanged re-ingest", f"{reingest:.2f} s", "median", f"of {args.repeats} runs; target < 5 s"))
         if naive is not None:
-            naive_re = _median_seconds(lambda: naive.ingest([args.corpus]), max(1, args.repeats // 2))
+            naive_re = median_seconds(lambda: naive.ingest([args.corpus]), max(1, args.repeats // 2))
             rows.append(("  naive: unchanged re-ingest", f"{naive_re:.2f} s", f"ratio {naive_re / reingest:.0f}x", "reads and splits every file again"))
 
         text_pdfs = []
@@ -86,8 +77,8 @@ def main() -> None:
                 continue
             text_pdfs.append((pdf, len(reader.pages)))
         pages = sum(n for _, n in text_pdfs)
-        ours = _median_seconds(lambda: [load_file(p) for p, _ in text_pdfs], args.repeats)
-        bare = _median_seconds(
+        ours = median_seconds(lambda: [load_file(p) for p, _ in text_pdfs], args.repeats)
+        bare = median_seconds(
             lambda: [[pg.extract_text() for pg in PdfReader(io.BytesIO(p.read_bytes())).pages] for p, _ in text_pdfs], args.repeats
         )
         rows.append(("text PDFs: load + clean-up", f"{pages / ours:.1f} pages/s", f"{ours:.2f} s median",

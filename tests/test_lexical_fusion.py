@@ -54,3 +54,21 @@ def test_terms_normalise_full_width():
 
 def test_sentences_split_on_chinese_punctuation():
     assert sentences("第一句。第二句！第三句？\n第四句；第五") == ["第一句。", "第二句！", "第三句？", "第四句；", "第五"]
+
+
+def test_a_restart_tokenises_no_chunk_it_has_seen(settings_factory, embeddings, monkeypatch):
+    import assistant.retrieval as retrieval
+    from assistant.services import build_services
+    from tests.conftest import KNOWLEDGE, _share_model
+
+    first = build_services(settings_factory())
+    _share_model(first, embeddings)
+    first.ingestor.ingest([KNOWLEDGE])
+    before = [h.chunk.id for h in first.searcher.search("异地就医怎么结算", 4)]
+    tokenised = []
+    real = retrieval.terms
+    monkeypatch.setattr(retrieval, "terms", lambda text: tokenised.append(text) or real(text))
+    again = build_services(first.settings)  # a new process over the same data folder
+    _share_model(again, embeddings)
+    assert [h.chunk.id for h in again.searcher.search("异地就医怎么结算", 4)] == before
+    assert tokenised == [] and len(again.searcher.lexical_index()) == first.store.count()

@@ -1,0 +1,218 @@
+"""Speed at scale, side by side with the naive LangChain pipeline in the same run.
+
+Two corpora:
+
+- ``shared``: ../shared/corpus + ../shared/corpus-laws (about 400 documents).
+- ``large``: ``shared`` plus synthetic copies of corpus-laws rewritten for other provinces,
+  about 100,000 chunks with ``--copies 7``. Each copy substitutes the document's province
+  for another and tags every article with that province and the copy's number, so every
+  chunk text is distinct, as with similar regulations of many regions. The copies are
+  generated once under ``~/.cache/minsheng/bench/`` (never inside the project).
+
+For each pipeline the run measures, from an empty index: ingest throughput (chunks/s), an
+unchanged re-ingest (median of ``--repeats``); then, in a fresh process over the built index:
+cold start to the first answer, warm latency p50/p95 of retrieval alone and of a full
+extractive answer over the team questions, and the peak RSS of that serving process.
+Passage vectors go through the vector cache (``--cold`` turns it off for the first ingest),
+since 2 cores embed about 100,000 chunks in the better part of an hour; the report says which.
+
+    .venv/bin/python -m bench.scale --corpus shared [--cold] [--repeats 3]
+    .venv/bin/python -m bench.scale --corpus large [--copies 7]
+    .venv/bin/python -m bench.scale --corpus large --prepare   # only generate and embed once
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import assistant  # noqa: F401 - offline switches
+from assistant.settings import PROJECT_ROOT, Settings, default_cache_dir
+from bench.report import Report, median_seconds
+
+SHARED = PROJECT_ROOT.parent / "shared"
+QUESTIONS = PROJECT_ROOT / "eval" / "questions" / "team.jsonl"
+_ARTICLE = re.compile(r"^(第[一二三四五六七八九十百零〇]+条)\s*", re.MULTILINE)
+
+
+def _provinces() -> list[str]:
+    rows = (PROJECT_ROOT / "assistant" / "data" / "regions.tsv").read_text("utf-8").splitlines()
+    names = [r.split("\t") for r in rows if r and not r.startswith("#")]
+    return sorted({p for name, p in names if name == p})
+
+
+def generate_large(dest: Path, copies: int) -> list[Path]:
+    """Write ``copies`` rewritten copies of every corpus-laws document under ``dest``
+    (skipped when already there); returns the copy folders."""
+    sources = sorted(p for p in (SHARED / "corpus-laws").rglob("*.md") if p.name != "README.md")
+    provinces = _provinces()
+    folders = []
+    for n in range(1, copies + 1):
+        folder = dest / f"copy-{n}"
+        folders.append(folder)
+        done = folder / ".complete"
+        if done.exists():
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, src in enumerate(sources):
+            text = src.read_text("utf-8")
+            own = next((p for p in provinces if p in src.parent.name or src.name.startswith(p)), "")
+            target = provinces[(i + n * 7) % len(provinces)]
+            if own and own != target:
+                text = text.replace(own, target)
+            text = _ARTICLE.sub(lambda m: f"{m.group(1)} 【{target}汇编第{n}辑】", text)
+            text = re.sub(r"^# (.+)$", lambda m: f"# {m.group(1)}（{target}汇编第{n}辑）", text, count=1, flags=re.MULTILINE)
+            (folder / f"{i:04d}-{src.name}").write_text(text, encoding="utf-8")
+        done.write_text("")
+    return folders
+
+
+def corpus_paths(name: str, copies: int) -> list[Path]:
+    paths = [SHARED / "corpus", SHARED / "corpus-laws"]
+    if name == "large":
+        paths += generate_large(default_cache_dir() / "bench" / "large-v1", copies)
+    return paths
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def probe(pipeline: str, data: Path, rounds: int) -> dict[str, float]:
+    """Run in a fresh process: time to first answer, then warm latencies and peak RSS."""
+    t0 = time.perf_counter()
+    questions = [json.loads(line)["question"] for line in QUESTIONS.open(encoding="utf-8")]
+    from assistant.services import build_services
+
+    services = build_services(Settings(data_dir=data))
+    if pipeline == "minsheng":
+        services.assistant.ask(questions[0])
+        search = lambda q: services.searcher.search(q, services.settings.top_k)  # noqa: E731
+        answer = services.assistant.ask
+    else:
+        from assistant.answering import RelevancePolicy
+        from assistant.prompts import Prompts
+        from eval.baseline import NaivePipeline
+
+        s = services.settings
+        naive = NaivePipeline(services.embeddings, data / "naive", Prompts(s.prompts_dir),
+                              RelevancePolicy(s.score_threshold, s.score_threshold_strong, s.min_term_coverage), s.hotline)
+        search = lambda q: naive.search(q, s.top_k)  # noqa: E731
+        answer = lambda q: naive.answerer.answer(q, naive.search(q, s.top_k))  # noqa: E731
+        answer(questions[0])
+    cold = time.perf_counter() - t0
+    retrieval, full = [], []
+    for _ in range(rounds):
+        for q in questions:
+            t = time.perf_counter()
+            search(q)
+            retrieval.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            answer(q)
+            full.append((time.perf_counter() - t) * 1000)
+    return {
+        "cold_s": cold,
+        "retrieval_p50": _pct(retrieval, 50), "retrieval_p95": _pct(retrieval, 95),
+        "answer_p50": _pct(full, 50), "answer_p95": _pct(full, 95),
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "queries": len(retrieval),
+    }
+
+
+def _probe_in_child(pipeline: str, data: Path, rounds: int) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.scale", "--probe", pipeline, "--data-dir", str(data), "--rounds", str(rounds)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", choices=["shared", "large"], default="shared")
+    parser.add_argument("--copies", type=int, default=7, help="synthetic copies of corpus-laws in the large corpus")
+    parser.add_argument("--repeats", type=int, default=3, help="unchanged re-ingests timed (median)")
+    parser.add_argument("--rounds", type=int, default=2, help="passes over the team questions when timing queries")
+    parser.add_argument("--cold", action="store_true", help="embed everything (vector cache off) in the first ingest")
+    parser.add_argument("--no-naive", action="store_true")
+    parser.add_argument("--prepare", action="store_true", help="only generate the corpus and fill the vector cache")
+    parser.add_argument("--probe", choices=["minsheng", "naive"], help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.probe:
+        print(json.dumps(probe(args.probe, args.data_dir, args.rounds)))
+        return 0
+
+    from assistant.answering import RelevancePolicy
+    from assistant.prompts import Prompts
+    from assistant.services import build_services
+    from eval.baseline import NaivePipeline
+
+    paths = corpus_paths(args.corpus, args.copies)
+    report = Report(f"scale-{args.corpus}", f"Speed at scale: {args.corpus} corpus, minsheng against the naive pipeline")
+    out = report.line
+    rows: dict[str, dict[str, str]] = {"minsheng": {}, "naive": {}}
+    with tempfile.TemporaryDirectory(prefix="minsheng-scale-") as tmp:
+        data = Path(tmp)
+        settings = Settings(data_dir=data, embedding_cache=not args.cold)
+        services = build_services(settings)
+        services.embeddings.load()
+        services.embeddings.embed_query("预热")
+        first = services.ingestor.ingest(paths)
+        t = first.totals()
+        out(f"ingest: {first.summary()}")
+        if args.prepare:
+            naive = NaivePipeline(services.embeddings, data / "naive", Prompts(settings.prompts_dir),
+                                  RelevancePolicy(settings.score_threshold, settings.score_threshold_strong,
+                                                  settings.min_term_coverage), settings.hotline)
+            out(f"naive ingest: {naive.ingest(paths).seconds:.0f} s; vectors are cached for later runs")
+            return 0
+        vectors = "embedded" if args.cold else "vector cache (embedded once before)"
+        rows["minsheng"]["chunks"] = f"{t['chunks']:,}"
+        rows["minsheng"]["ingest"] = f"{t['seconds']:.0f} s, {t['chunks'] / t['seconds']:.0f} chunks/s ({vectors})"
+        rows["minsheng"]["re-ingest"] = f"{median_seconds(lambda: services.ingestor.ingest(paths), args.repeats):.2f} s"
+        if not args.no_naive:
+            naive = NaivePipeline(services.embeddings, data / "naive", Prompts(settings.prompts_dir),
+                                  RelevancePolicy(settings.score_threshold, settings.score_threshold_strong,
+                                                  settings.min_term_coverage), settings.hotline)
+            nrep = naive.ingest(paths)
+            n = naive.store.count()
+            rows["naive"]["chunks"] = f"{n:,}"
+            rows["naive"]["ingest"] = f"{nrep.seconds:.0f} s, {n / nrep.seconds:.0f} chunks/s ({vectors})"
+            rows["naive"]["re-ingest"] = f"{median_seconds(lambda: naive.ingest(paths), max(1, args.repeats // 2)):.2f} s"
+        services = None  # the probes open the index in their own processes
+        for name in ("minsheng", "naive") if not args.no_naive else ("minsheng",):
+            p = _probe_in_child(name, data, args.rounds)
+            rows[name].update(
+                cold=f"{p['cold_s']:.1f} s",
+                retrieval=f"{p['retrieval_p50']:.0f} / {p['retrieval_p95']:.0f}",
+                answer=f"{p['answer_p50']:.0f} / {p['answer_p95']:.0f}",
+                rss=f"{p['rss_mb']:,.0f} MB",
+                raw=p,
+            )
+    out(f"corpus: {', '.join(str(p) for p in paths)}")
+    out("")
+    out("| pipeline | chunks | ingest from empty | unchanged re-ingest | cold start to first answer | retrieval p50 / p95 ms | full answer p50 / p95 ms | peak RSS serving |")
+    out("|---|---|---|---|---|---|---|---|")
+    for name, r in rows.items():
+        if r:
+            out(f"| {name} | {r['chunks']} | {r['ingest']} | {r['re-ingest']} | {r['cold']} | {r['retrieval']} | {r['answer']} | {r['rss']} |")
+    if rows["naive"]:
+        m, nv = rows["minsheng"]["raw"], rows["naive"]["raw"]
+        out("")
+        out(f"retrieval p95 ratio minsheng / naive: {m['retrieval_p95'] / nv['retrieval_p95']:.2f}x; "
+            f"p50 ratio {m['retrieval_p50'] / nv['retrieval_p50']:.2f}x ({m['queries']} queries each, warm)")
+    report.save()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
