@@ -99,7 +99,11 @@ class DocumentService:
         base = _UNSAFE.sub("_", Path(name.replace("\\", "/")).name)
         suffix = Path(base).suffix
         # No hidden files and no bare dots: "....md" is kept as "upload.md".
-        safe = (base[: len(base) - len(suffix)].strip("._") or "upload") + suffix
+        stem = base[: len(base) - len(suffix)].strip("._") or "upload"
+        # File systems allow 255 bytes a name: room is left for the suffix and a "-N".
+        while len((stem + suffix).encode("utf-8")) > 240:
+            stem = stem[:-1]
+        safe = stem + suffix
         if Path(safe).suffix.lower() not in SUPPORTED_SUFFIXES:
             raise DocumentError(f"{name}: unsupported file type (use {', '.join(sorted(SUPPORTED_SUFFIXES))})")
         if not data:
@@ -110,12 +114,19 @@ class DocumentService:
         target = (self.upload_dir / safe).resolve()
         if self.upload_dir.resolve() not in target.parents:
             raise DocumentError(f"{name}: not a plain file name")
-        # Another file uploaded under the same name is another document: keep both.
+        # Another file uploaded under the same name is another document: keep both. The file
+        # is created exclusively, so two uploads racing for one name cannot overwrite each other.
         stem, suffix, n = target.stem, target.suffix, 1
-        while target.exists() and target.read_bytes() != data:
-            n += 1
-            target = target.with_name(f"{stem}-{n}{suffix}")
-        target.write_bytes(data)
+        while True:
+            try:
+                with target.open("xb") as fh:
+                    fh.write(data)
+                break
+            except FileExistsError:
+                if target.read_bytes() == data:
+                    break  # the same file again: the same document
+                n += 1
+                target = target.with_name(f"{stem}-{n}{suffix}")
         return self.ingestor.ingest([target]).files[0]
 
     def delete(self, doc_id: str) -> DocumentInfo:

@@ -22,17 +22,21 @@ from assistant.text import normalise, sentences
 #: What the LLM sees in place of a withheld sentence.
 WITHHELD = "〔此处原文有一句针对问答助手的指令，已略去〕"
 
+# Gaps never cross a clause mark (，、；：) or a sentence end, and each rule needs words that
+# only an order to an assistant has (之前的…指令, 对任何问题都回答, 你是…助手), so penalty
+# clauses such as "不得忽略安全操作规则" or "服从调度系统指令" are not caught.
+_GAP = r"[^。！？\n，、；：,;:]"
 _PATTERNS = [
-    # 忽略/无视/忘记 … 指令/提示/规则/设定
-    r"(忽略|无视|忘记|忘掉|不要理会|不必遵守)[^。！？\n]{0,20}(指令|指示|提示词|规则|设定|系统消息)",
-    r"从现在(开始|起)[^。！？\n]{0,30}(回答|回复|输出|扮演|你)",
-    r"(对|无论)(任何|所有|什么)问题[^。！？\n]{0,6}(都|一律)(回答|回复|输出)",
-    r"不(要|得|必|需)(再)?(引用|标注|列出|给出|注明)[^。！？\n]{0,4}(来源|出处|引用|编号)",
-    r"你(现在)?(是|扮演|作为|充当)[^。！？\n]{0,12}(助手|机器人|人工智能|ai|模型|gpt)",
-    r"(系统|system)\s*(提示词|prompt|指令)",
-    r"(输出|泄露|透露|告诉我|打印)[^。！？\n]{0,10}(提示词|系统指令|system prompt)",
-    r"\b(ignore|disregard|forget)\b[^.!?\n]{0,30}\b(instructions?|prompts?|rules)\b",
-    r"\byou are now\b|\bact as (an?|the)\b|\bpretend (to be|you are)\b",
+    rf"(忽略|无视|忘记|忘掉|不要理会|不必遵守){_GAP}{{0,8}}(之前|以上|上面|前面|先前|此前|所有|全部|一切){_GAP}{{0,8}}"
+    r"(指令|指示|提示词|规则|设定|要求)",
+    r"从现在(开始|起)[，,]?\s*(你|对(任何|所有|一切)问题|只(回答|回复|输出)|一律(回答|回复))",
+    rf"(对|无论)(任何|所有|一切|什么)问题{_GAP}{{0,6}}(都|一律)(只)?(回答|回复|输出)",
+    r"不要(再)?(引用|标注|注明|给出)(任何)?(来源|出处)",
+    rf"你(现在)?(是|扮演|作为|充当){_GAP}{{0,12}}(助手|机器人|人工智能|ai|语言模型|大模型|gpt)",
+    r"系统提示词|system\s*prompt|(输出|泄露|透露|告诉我|打印)[^。！？\n，、；：,;:]{0,10}提示词",
+    r"\b(ignore|disregard|forget)\s+(all\s+|any\s+|the\s+|your\s+)*(previous|prior|above|earlier|preceding)\s+"
+    r"(instructions?|prompts?|rules)\b|\b(ignore|disregard)\s+(all\s+|the\s+)*(instructions?|rules)\s+above\b",
+    r"\byou are now (an?|the|my)\b|\bpretend (to be|you are)\b",
     r"<\|?(im_start|im_end|system|assistant|user|endoftext)\|?>|\[/?inst\]|^\s*(system|assistant)\s*[:：]",
 ]
 _INSTRUCTION = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE | re.MULTILINE)

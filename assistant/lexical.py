@@ -9,6 +9,7 @@ non-negative idf ``ln(1 + (N - df + 0.5) / (df + 0.5))`` used by Lucene.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import numpy as np
 from scipy import sparse
 
 from assistant.text import terms
+
+log = logging.getLogger(__name__)
 
 
 def term_ids_of(text: str, vocab: dict[str, int]) -> np.ndarray:
@@ -104,23 +107,40 @@ class BM25Index:
 
 
 class TermCache:
-    """The jieba terms of texts already tokenised, kept in SQLite so that a restart (or a
-    second instance with the same data folder) re-tokenises nothing it has seen.
+    """The jieba terms of texts already tokenised, kept in SQLite so that a restart re-tokenises
+    nothing it has seen.
 
-    Keys are SHA-1 digests of the text; values the terms joined by U+001F. A cache is only
-    ever a shortcut: a missing or unreadable file means tokenising again.
+    Keys are SHA-1 digests of the text; values the terms joined by U+001F. The cache belongs
+    to one tokenizer (``fingerprint``: :func:`assistant.text.tokenizer_fingerprint`); opened
+    with another, it starts empty. It is only ever a shortcut: when the file cannot be read
+    or written (locked by another process for over 30 s, damaged), terms are made afresh
+    and a warning is logged.
 
     Args:
         path: the SQLite file (created when missing).
+        fingerprint: the tokenizer's fingerprint.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, fingerprint: str):
         import sqlite3
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Used by one thread at a time (the searcher's build lock), not always the same one.
-        self._db = sqlite3.connect(path, check_same_thread=False)
-        self._db.execute("CREATE TABLE IF NOT EXISTS terms (key TEXT PRIMARY KEY, terms TEXT NOT NULL)")
+        self._db = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Used by one thread at a time (the searcher's build lock), not always the same one.
+            db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS terms (key TEXT PRIMARY KEY, terms TEXT NOT NULL)")
+            db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            row = db.execute("SELECT value FROM meta WHERE name = 'tokenizer'").fetchone()
+            if row is None or row[0] != fingerprint:
+                db.execute("DELETE FROM terms")
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('tokenizer', ?)", (fingerprint,))
+            db.commit()
+            self._db = db
+        except sqlite3.Error as exc:
+            log.warning("%s: term cache unusable (%s); terms are made afresh", path, exc)
+        self._path = path
 
     @staticmethod
     def key(text: str) -> str:
@@ -128,14 +148,28 @@ class TermCache:
 
     def get_many(self, keys: Sequence[str]) -> dict[str, list[str]]:
         """Cached terms for those of ``keys`` that are cached."""
+        import sqlite3
+
         found: dict[str, list[str]] = {}
-        for start in range(0, len(keys), 900):  # SQLite's limit on bound parameters
-            part = list(keys[start : start + 900])
-            marks = ",".join("?" * len(part))
-            for key, joined in self._db.execute(f"SELECT key, terms FROM terms WHERE key IN ({marks})", part):
-                found[key] = joined.split("\x1f") if joined else []
+        if self._db is None:
+            return found
+        try:
+            for start in range(0, len(keys), 900):  # SQLite's limit on bound parameters
+                part = list(keys[start : start + 900])
+                marks = ",".join("?" * len(part))
+                for key, joined in self._db.execute(f"SELECT key, terms FROM terms WHERE key IN ({marks})", part):
+                    found[key] = joined.split("\x1f") if joined else []
+        except sqlite3.Error as exc:
+            log.warning("%s: term cache unreadable (%s)", self._path, exc)
         return found
 
     def put_many(self, items: dict[str, list[str]]) -> None:
-        self._db.executemany("INSERT OR REPLACE INTO terms VALUES (?, ?)", [(k, "\x1f".join(v)) for k, v in items.items()])
-        self._db.commit()
+        import sqlite3
+
+        if self._db is None:
+            return
+        try:
+            self._db.executemany("INSERT OR REPLACE INTO terms VALUES (?, ?)", [(k, "\x1f".join(v)) for k, v in items.items()])
+            self._db.commit()
+        except sqlite3.Error as exc:
+            log.warning("%s: term cache not written (%s)", self._path, exc)

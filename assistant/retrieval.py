@@ -77,6 +77,9 @@ class HybridSearcher:
         term_cache: keeps chunk texts' terms across restarts (None: in memory only).
     """
 
+    #: Seconds between checks that the collection holds as many chunks as the snapshot.
+    COUNT_CHECK_SECONDS = 30.0
+
     def __init__(
         self,
         store: ChromaStore,
@@ -101,6 +104,9 @@ class HybridSearcher:
         self._snap: _Snapshot | None = None
         self._catalogue = _Catalogue(term_cache)
         self._checked_at = 0.0
+        self._counted_at = 0.0
+        self._suspect: tuple[str, int] | None = None
+        self._reload_all = False
 
     def _news(self, snap: "_Snapshot") -> Journal | None:
         """The journal when the collection changed since ``snap`` was built, else None."""
@@ -111,7 +117,23 @@ class HybridSearcher:
             return None
         self._checked_at = now
         journal = self.store.journal()
-        return journal if (journal.epoch, journal.seq) != (snap.epoch, snap.seq) else None
+        if (journal.epoch, journal.seq) != (snap.epoch, snap.seq):
+            return journal
+        if now - self._counted_at >= self.COUNT_CHECK_SECONDS:
+            # Safety net for a write the journal missed (a writer killed between its write
+            # and its journal entry, two writers racing on the entry): the counts disagree.
+            # A count that disagrees twice in a row with no journal entry in between is not
+            # an ingest still under way.
+            self._counted_at = now
+            point = (journal.epoch, journal.seq)
+            if self.store.count() == len(snap.bm25):
+                self._suspect = None
+            elif self._suspect != point:
+                self._suspect = point
+            else:
+                self._reload_all, self._suspect = True, None
+                return journal
+        return None
 
     def _snapshot(self) -> "_Snapshot":
         """The lexical index and chunk catalogue for the collection's current content.
@@ -132,7 +154,8 @@ class HybridSearcher:
             if current is not snap and current is not None:
                 return current  # another thread finished a build meanwhile
             version, journal = self.store.version, self.store.journal()
-            changed = None if snap is None else journal.since(snap.epoch, snap.seq)
+            changed = None if snap is None or self._reload_all else journal.since(snap.epoch, snap.seq)
+            self._reload_all = False
             if changed is not None and not changed and snap is not None:
                 self._snap = replace(snap, epoch=journal.epoch, seq=journal.seq, version=version)
                 return self._snap

@@ -17,7 +17,7 @@ from assistant.feedback import FeedbackStore
 from assistant.lookup import Lookup
 from assistant.prompts import Prompts
 from assistant.query import TermMap, contextualise
-from assistant.text import add_words
+from assistant.text import add_words, tokenizer_fingerprint
 from assistant.reranking import CrossEncoderReranker
 from assistant.retrieval import HybridRetriever, HybridSearcher
 from assistant.settings import Settings
@@ -90,7 +90,7 @@ def build_services(settings: Settings) -> Services:
         max_per_document=settings.max_per_document,
         neighbour_chars=settings.neighbour_chars,
         refresh_seconds=settings.lexical_refresh_seconds,
-        term_cache=TermCache(settings.data_dir / "lexical_terms.sqlite"),
+        term_cache=TermCache(settings.data_dir / "lexical_terms.sqlite", tokenizer_fingerprint()),
         reranker=(
             CrossEncoderReranker(settings.reranker_model, settings.reranker_top_n, settings.embedding_device)
             if settings.reranker_model

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import chromadb
+from chromadb.errors import NotFoundError
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings as ChromaEmbeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 
@@ -68,7 +69,8 @@ class ChromaEmbeddingAdapter(EmbeddingFunction[Documents]):
 
 def open_client(path: Path | None = None, url: str | None = None) -> chromadb.ClientAPI:
     """A Chroma client with telemetry off: an ``HttpClient`` for the server at ``url``
-    (http or https, port defaults to 8000), else an embedded ``PersistentClient`` under ``path``.
+    (http or https; the port defaults to Chroma's 8000, or 443 for https), else an embedded
+    ``PersistentClient`` under ``path``.
 
     Raises:
         ValueError: neither given, or ``url`` is not an http(s) address.
@@ -76,11 +78,11 @@ def open_client(path: Path | None = None, url: str | None = None) -> chromadb.Cl
     settings = chromadb.config.Settings(anonymized_telemetry=False, allow_reset=True)
     if url:
         parts = urlsplit(url if "://" in url else f"http://{url}")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/"):
             raise ValueError(f"MINSHENG_CHROMA_URL: expected an address like http://127.0.0.1:8000, got {url!r}")
-        return chromadb.HttpClient(
-            host=parts.hostname, port=parts.port or 8000, ssl=parts.scheme == "https", settings=settings
-        )
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # IPv6 literal
+        port = parts.port or (443 if parts.scheme == "https" else 8000)
+        return chromadb.HttpClient(host=host, port=port, ssl=parts.scheme == "https", settings=settings)
     if path is None:
         raise ValueError("open_client needs a folder or a server address")
     path.mkdir(parents=True, exist_ok=True)
@@ -206,8 +208,11 @@ class ChromaStore:
         trip when the collection is on a server)."""
         try:
             col = self._client.get_collection(self._name, embedding_function=self._ef)
-        except Exception:  # noqa: BLE001 - no collection yet (or deleted): nothing recorded
-            return Journal()
+        except NotFoundError:
+            return Journal()  # no collection yet, or it was deleted: nothing recorded
+        if self._collection is not None and self._collection.id != col.id:
+            # Another process rebuilt the collection: the handle held here is to the old one.
+            self._collection = None
         return Journal.parse((col.metadata or {}).get(JOURNAL_KEY))
 
     def _record(self, sources: Iterable[str]) -> None:

@@ -74,6 +74,19 @@ def add_words(words) -> None:
     query_terms.cache_clear()
 
 
+def tokenizer_fingerprint() -> str:
+    """Hex digest of everything that decides how :func:`terms` splits text: jieba's version,
+    the user words added so far and the stopwords. Cached terms made under another
+    fingerprint are stale."""
+    import hashlib
+    from importlib.metadata import version
+
+    with _jieba_lock:
+        words = sorted(_user_words)
+    parts = [version("jieba"), "\x1f".join(words), "\x1f".join(sorted(STOPWORDS))]
+    return hashlib.sha1("\x1e".join(parts).encode("utf-8")).hexdigest()
+
+
 def terms(text: str) -> list[str]:
     """Search terms of ``text``: jieba's search-mode words, normalised, without stopwords or punctuation.
 

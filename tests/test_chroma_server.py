@@ -98,3 +98,31 @@ def test_a_new_and_a_deleted_document_reach_the_other_instance_document_by_docum
     finally:
         reader.store.all_chunks = original
     assert full_loads == [], "the reader re-read the whole collection for a one-document change"
+
+
+def test_a_write_the_journal_missed_is_caught_by_the_count_check(two_instances, monkeypatch):
+    from assistant.types import Chunk
+
+    writer, reader = two_instances
+    reader.searcher.search("异地就医", 4)
+    monkeypatch.setattr(type(reader.searcher), "COUNT_CHECK_SECONDS", 0.0)
+    # A chunk written without its journal entry, as by a writer killed in between.
+    chunk = Chunk("f" * 32, "第一条 鹈鹕养护补助按年度发放。", {"source": "/elsewhere/鹈鹕.md", "title": "鹈鹕办法", "chunk_index": 0})
+    writer.store.collection.upsert(ids=[chunk.id], documents=[chunk.text], metadatas=[chunk.metadata],
+                                   embeddings=writer.embeddings.embed_documents([chunk.context_text()]))
+    try:
+        reader.searcher.search("鹈鹕养护补助", 4)  # first disagreement: maybe an ingest under way
+        hits = reader.searcher.search("鹈鹕养护补助", 4)  # the same journal point again: reload
+        assert hits and hits[0].chunk.id == chunk.id
+    finally:
+        writer.store.delete([chunk.id])
+
+
+def test_a_collection_rebuilt_by_another_process_is_followed(two_instances):
+    writer, reader = two_instances
+    assert reader.searcher.search("异地就医怎么结算", 4)
+    report = writer.ingestor.ingest([KNOWLEDGE], rebuild=True)  # `minsheng ingest --rebuild`
+    assert not report.errors and writer.store.count() > 0
+    hits = reader.searcher.search("异地就医怎么结算", 4)  # the old collection is gone
+    assert hits and reader.searcher.lexical_index().ids and len(reader.searcher.lexical_index()) == writer.store.count()
+    assert not reader.assistant.ask("异地就医怎么结算").refused

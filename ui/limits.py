@@ -44,7 +44,7 @@ class BodyLimit:
         if declared.isdigit():
             # The server never delivers more than Content-Length bytes.
             if int(declared) > limit:
-                await _refuse(receive, send, limit)
+                await _refuse(receive, send, limit, more=int(declared) <= DRAIN_LIMIT)
                 return
             await self.app(scope, receive, send)
             return
@@ -70,9 +70,9 @@ class BodyLimit:
 
 
 #: Bytes of an oversized body read and thrown away before answering 413: a client that is
-#: still sending then reads the answer instead of a reset connection. Beyond this, the
-#: connection is simply closed after the answer.
-DRAIN_LIMIT = 256 * 1024 * 1024
+#: still sending a moderately large body then reads the answer instead of a reset
+#: connection. Beyond this the answer goes out at once and the connection is closed.
+DRAIN_LIMIT = 8 * 1024 * 1024
 
 
 async def _refuse(receive, send, limit: int, more: bool = True) -> None:
@@ -85,5 +85,6 @@ async def _refuse(receive, send, limit: int, more: bool = True) -> None:
         more = bool(message.get("more_body"))
     body = json.dumps({"detail": f"request body over the {limit} byte limit"}).encode()
     await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
