@@ -72,8 +72,12 @@ class Report:
             f"- command: `{' '.join(['python -m bench.' + self.name, *sys.argv[1:]])}`",
             "",
         ]
-        # Table rows stay as they are; other lines become paragraphs.
-        body = [ln if ln.startswith("|") or not ln else ln + "  " for ln in self.lines]
+        # Table rows stay as they are (after a blank line); other lines end in a line break.
+        body: list[str] = []
+        for ln in self.lines:
+            if ln.startswith("|") and body and body[-1] and not body[-1].startswith("|"):
+                body.append("")
+            body.append(ln if ln.startswith("|") or not ln else ln + "  ")
         path = RESULTS / f"{self.name}.md"
         path.write_text("\n".join(head + body) + "\n", encoding="utf-8")
         print(f"written: {path}")
