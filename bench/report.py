@@ -69,7 +69,7 @@ class Report:
             f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
             f"- commit: {_commit()}",
             f"- machine: {os.cpu_count()} cores, {_memory_gib():.0f} GiB, Python {sys.version.split()[0]}",
-            f"- command: `{' '.join(['python -m bench.' + self.name, *sys.argv[1:]])}`",
+            f"- command: `{' '.join(['python -m bench.' + Path(sys.argv[0]).stem, *sys.argv[1:]])}`",
             "",
         ]
         # Table rows stay as they are (after a blank line); other lines end in a line break.
