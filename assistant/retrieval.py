@@ -143,7 +143,8 @@ class HybridSearcher:
         previous snapshot rather than wait (during an ingest the store changes with every file).
         """
         snap = self._snap
-        if snap is not None and self._news(snap) is None:
+        news = self._news(snap) if snap is not None else None
+        if snap is not None and news is None:
             return snap
         if snap is not None and not self._build_lock.acquire(blocking=False):
             return snap
@@ -153,7 +154,8 @@ class HybridSearcher:
             current = self._snap
             if current is not snap and current is not None:
                 return current  # another thread finished a build meanwhile
-            version, journal = self.store.version, self.store.journal()
+            # The journal _news just read is current; a first build reads it here.
+            version, journal = self.store.version, news if news is not None else self.store.journal()
             changed = None if snap is None or self._reload_all else journal.since(snap.epoch, snap.seq)
             self._reload_all = False
             if changed is not None and not changed and snap is not None:
@@ -268,9 +270,15 @@ class _Snapshot:
     sections: dict[tuple[str, str], list[Chunk]]
     masks: dict[SearchFilters, np.ndarray] = field(default_factory=dict)
 
+    #: Filters whose masks are kept; hotline date ranges vary, and each mask is one byte a chunk.
+    MAX_MASKS = 32
+
     def mask(self, filters: SearchFilters) -> np.ndarray:
-        """Booleans in ``bm25.ids`` order: which chunks pass ``filters`` (cached per filter)."""
+        """Booleans in ``bm25.ids`` order: which chunks pass ``filters`` (the last
+        :attr:`MAX_MASKS` filters cached)."""
         if filters not in self.masks:
+            if len(self.masks) >= self.MAX_MASKS:
+                self.masks.pop(next(iter(self.masks)))
             self.masks[filters] = np.fromiter(
                 (filters.accepts(self.chunks[cid]) for cid in self.bm25.ids), dtype=bool, count=len(self.bm25)
             )

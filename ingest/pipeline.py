@@ -297,7 +297,10 @@ class Ingestor:
         row has chunks; no chunk position of one file stored twice (old and new versions mixed).
         """
         out = []
-        stored = self.store.ids_by_source()
+        metadata = self.store.all_metadata()  # one scan serves both checks below
+        stored: dict[str, set[str]] = {}
+        for cid, md in metadata:
+            stored.setdefault(str(md.get("source", "")), set()).add(cid)
         rows = {r.source: r for r in self.manifest.all()}
         for source, ids in stored.items():
             if source not in rows:
@@ -310,7 +313,7 @@ class Ingestor:
             elif rec.status == "indexed" and not (rec.chunk_ids and stored.get(source) == set(rec.chunk_ids)):
                 out.append(f"{source}: indexed without its chunks")
         seen: set[tuple[str, object]] = set()
-        for _, md in self.store.all_metadata():
+        for _, md in metadata:
             key = (str(md.get("source", "")), md.get("chunk_index"))
             if key in seen:  # two versions of one file interleaved: old chunks left behind
                 out.append(f"{key[0]}: chunk {key[1]} stored twice")
