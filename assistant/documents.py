@@ -67,7 +67,7 @@ class DocumentService:
     def list(self) -> list[DocumentInfo]:
         """Every document the manifest knows, indexed ones first, then by title."""
         meta: dict[str, dict[str, Any]] = {}
-        for _, md in self.store.all_metadata():
+        for _, md in self.store.all_metadata(where={"chunk_index": 0}):  # one chunk per document
             meta.setdefault(str(md.get("source", "")), md)
         out = [_info(rec, meta.get(rec.source, {})) for rec in self.manifest.all()]
         return sorted(out, key=lambda d: (d.status != "indexed", d.title))

@@ -16,6 +16,7 @@ match nothing but bad/prompt_injection.txt.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from assistant.text import normalise, sentences
 
@@ -40,6 +41,9 @@ _PATTERNS = [
     r"<\|?(im_start|im_end|system|assistant|user|endoftext)\|?>|\[/?inst\]|^\s*(system|assistant)\s*[:：]",
 ]
 _INSTRUCTION = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE | re.MULTILINE)
+#: Changes whenever the rules do; part of each file's ingest fingerprint, so new rules
+#: re-index every file, not only the files that changed.
+RULES_FINGERPRINT = hashlib.sha256(_INSTRUCTION.pattern.encode()).hexdigest()[:12]
 
 
 def addresses_assistant(sentence: str) -> bool:

@@ -93,6 +93,15 @@ def open_client(path: Path | None = None, url: str | None = None) -> chromadb.Cl
 JOURNAL_KEY = "minsheng_journal"
 #: Writes the journal remembers; a reader further behind reloads everything.
 JOURNAL_LENGTH = 200
+#: Documents the journal names at most, over all its writes: it is rewritten on every write
+#: and read every second by each serving process, so it stays small (about 100 bytes each).
+#: A reader behind by more documents than this reloads, which then costs about the same.
+JOURNAL_SOURCES = 2000
+#: Chunks per write call. Chroma's cost per call is mostly fixed (a commit, a merge of its
+#: full-text index), so few large calls beat many small ones. Measured here (bench notes in
+#: ``bench/results/scale-large.md``): 8,192 chunks of 320 characters took 33.5 s in calls of
+#: 256, 24.3 s in calls of 1,024 and 23.0 s in calls of 4,096.
+WRITE_BATCH = 1024
 
 
 @dataclass(frozen=True)
@@ -106,7 +115,8 @@ class Journal:
     Attributes:
         epoch: random id of this collection's life; a rebuilt collection starts a new one.
         seq: number of writes recorded so far.
-        recent: (seq, sources) of the last :data:`JOURNAL_LENGTH` writes, oldest first.
+        recent: (seq, sources) of the last writes, oldest first: at most :data:`JOURNAL_LENGTH`
+            of them, naming at most :data:`JOURNAL_SOURCES` documents in all.
     """
 
     epoch: str = ""
@@ -130,6 +140,8 @@ class Journal:
         """This journal with one more write, touching ``sources``."""
         seq = self.seq + 1
         recent = (*self.recent, (seq, tuple(sorted(set(sources)))))[-JOURNAL_LENGTH:]
+        while len(recent) > 1 and sum(len(src) for _, src in recent) > JOURNAL_SOURCES:
+            recent = recent[1:]
         return Journal(self.epoch or uuid.uuid4().hex, seq, recent)
 
     def since(self, epoch: str, seq: int) -> set[str] | None:
@@ -165,6 +177,7 @@ class ChromaStore:
         self._ef = ChromaEmbeddingAdapter(embeddings)
         self._location = location
         self._collection = None
+        self._max_batch: int | None = None  # the server's limit per call, asked once
         #: bumped on every write in this process; readers use it to refresh derived indexes
         self.version = 0
         #: the journal as this process last wrote or read it
@@ -260,16 +273,24 @@ class ChromaStore:
                 f"but '{self.model_name}' makes {dim}-dimensional ones: {self._rebuild_hint()}"
             )
 
-    def add(self, chunks: Sequence[Chunk], batch_size: int = 64) -> int:
+    def add(self, chunks: Sequence[Chunk], batch_size: int = 64, write_batch: int = WRITE_BATCH) -> int:
         """Embed and store ``chunks``; returns how many were written.
+
+        Vectors are computed ``batch_size`` chunks at a time (the model's batch) and written
+        ``write_batch`` at a time (see :data:`WRITE_BATCH`), capped by the server's own limit.
 
         Raises:
             EmbeddingMismatchError: vectors of another length than the index holds.
         """
-        written = 0
-        for start in range(0, len(chunks), batch_size):
-            batch = list(chunks[start : start + batch_size])
-            vectors = self._embeddings.embed_documents([c.context_text() for c in batch])
+        chunks = list({c.id: c for c in chunks}.values())  # Chroma refuses an id twice in one call
+        if self._max_batch is None:
+            self._max_batch = self._client.get_max_batch_size()
+        write_batch = max(1, min(write_batch, self._max_batch))
+        for start in range(0, len(chunks), write_batch):
+            batch = chunks[start : start + write_batch]
+            vectors: list[list[float]] = []
+            for i in range(0, len(batch), batch_size):
+                vectors += self._embeddings.embed_documents([c.context_text() for c in batch[i : i + batch_size]])
             self._check_dimension(len(vectors[0]))
             self.collection.upsert(
                 ids=[c.id for c in batch],
@@ -277,10 +298,9 @@ class ChromaStore:
                 metadatas=[c.metadata for c in batch],
                 embeddings=vectors,
             )
-            written += len(batch)
-        if written:
+        if chunks:
             self._record(_sources(chunks))
-        return written
+        return len(chunks)
 
     def update_metadata(self, chunks: Sequence[Chunk], batch_size: int = 500) -> None:
         """Rewrite the metadata of stored ``chunks`` (same ids, same text), without re-embedding."""
@@ -302,15 +322,22 @@ class ChromaStore:
 
     def chunks_of(self, sources: Sequence[str], batch: int = 50) -> list[Chunk]:
         """Every stored chunk (text and metadata) of the documents ``sources``."""
-        out: list[Chunk] = []
+        return [Chunk(id=cid, text=doc or "", metadata=dict(md or {}))
+                for res in self._of_sources(sources, ["documents", "metadatas"], batch)
+                for cid, doc, md in zip(res["ids"], res["documents"], res["metadatas"])]
+
+    def metadata_of(self, sources: Sequence[str], batch: int = 50) -> list[tuple[str, dict[str, Any]]]:
+        """(id, metadata) of every stored chunk of the documents ``sources``."""
+        return [(cid, dict(md or {}))
+                for res in self._of_sources(sources, ["metadatas"], batch)
+                for cid, md in zip(res["ids"], res["metadatas"])]
+
+    def _of_sources(self, sources: Sequence[str], include: list[str], batch: int):
         sources = list(sources)
         for start in range(0, len(sources), batch):
             part = sources[start : start + batch]
-            where = {"source": part[0]} if len(part) == 1 else {"source": {"$in": part}}
-            res = self.collection.get(where=where, include=["documents", "metadatas"])
-            out += [Chunk(id=cid, text=doc or "", metadata=dict(md or {}))
-                    for cid, doc, md in zip(res["ids"], res["documents"], res["metadatas"])]
-        return out
+            yield self.collection.get(where={"source": part[0]} if len(part) == 1 else {"source": {"$in": part}},
+                                      include=include)
 
     def ids_where(self, where: dict[str, Any]) -> list[str]:
         """Ids of the chunks whose metadata match a Chroma ``where`` filter."""
@@ -374,11 +401,11 @@ class ChromaStore:
             return []
         return self.nearest(self.embed_query(text), n)
 
-    def _scan(self, include: list[str], page_size: int = 5000):
-        """Every stored record in pages of ``page_size``: yields Chroma ``get`` results."""
+    def _scan(self, include: list[str], page_size: int = 5000, where: dict[str, Any] | None = None):
+        """Every stored record (matching ``where``) in pages of ``page_size``: yields Chroma ``get`` results."""
         offset = 0
         while True:
-            res = self.collection.get(include=include, limit=page_size, offset=offset)
+            res = self.collection.get(where=where, include=include, limit=page_size, offset=offset)
             yield res
             if len(res["ids"]) < page_size:
                 return
@@ -392,11 +419,12 @@ class ChromaStore:
             for cid, doc, md in zip(res["ids"], res["documents"], res["metadatas"])
         ]
 
-    def all_metadata(self, page_size: int = 5000) -> list[tuple[str, dict[str, Any]]]:
-        """(id, metadata) of every stored chunk (one scan, no vectors or text)."""
+    def all_metadata(self, page_size: int = 5000, where: dict[str, Any] | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """(id, metadata) of every stored chunk, or of those matching a Chroma ``where``
+        filter (one scan, no vectors or text)."""
         return [
             (cid, dict(md or {}))
-            for res in self._scan(["metadatas"], page_size)
+            for res in self._scan(["metadatas"], page_size, where)
             for cid, md in zip(res["ids"], res["metadatas"])
         ]
 

@@ -40,10 +40,14 @@ class NaivePipeline:
         self.answerer = ExtractiveAnswerer(prompts, term_weight=lambda term: 1.0, policy=policy, hotline=hotline)
 
     def ingest(self, paths: list[Path]) -> IngestReport:
-        """Load every file, split with the defaults, embed and store; errors are reported per file."""
+        """Load every file, split with the defaults, embed and store; errors are reported per file.
+
+        Like LangChain's ``Chroma.from_documents``, every new chunk is written in one call
+        (which the store cuts into its largest batches)."""
         started = time.perf_counter()
         files, problems = expand_paths(paths)
         report = IngestReport(files=list(problems))
+        pending: list[Chunk] = []
         for path in files:
             try:
                 doc = load_file(path)
@@ -59,8 +63,9 @@ class NaivePipeline:
                 cid = hashlib.sha256(f"{doc.content_hash}\x1f{i}\x1f{text}".encode()).hexdigest()[:32]
                 chunks.append(Chunk(cid, text, {**base, "chunk_index": i, "page": 0}))
             new = [c for c in chunks if c.id not in self.store.existing_ids([c.id for c in chunks])]
-            self.store.add(new)
+            pending += new
             report.files.append(FileResult(str(path), "added" if new else "unchanged", len(new)))
+        self.store.add(pending)
         report.seconds = time.perf_counter() - started
         return report
 

@@ -97,20 +97,29 @@ def in_force(metadata: Mapping[str, Any], on: date | None = None) -> bool:
     return not (replaced_on and replaced_on <= day)
 
 
-def changed_chunks(chunks: Iterable[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+def differs(metadata: Mapping[str, Any], target: Mapping[str, str]) -> bool:
+    """Whether a chunk's stored version fields differ from ``target`` (absent counts as "")."""
+    return any(str(metadata.get(k) or "") != v for k, v in target.items())
+
+
+def changed_chunks(chunks: Iterable[tuple[str, dict[str, Any]]], wanted: Mapping[str, Mapping[str, str]] | None = None,
+                   ) -> list[tuple[str, dict[str, Any]]]:
     """(id, new metadata) for each chunk whose version fields must change.
 
     Args:
-        chunks: (chunk id, metadata) of every stored chunk; ``source`` names its document.
+        chunks: (chunk id, metadata) of stored chunks; ``source`` names its document.
+        wanted: source -> version fields (:func:`replacements`); by default computed from
+            ``chunks``, which must then hold every stored chunk.
     """
     chunks = list(chunks)
-    documents: dict[str, Mapping[str, Any]] = {}
-    for _, md in chunks:
-        documents.setdefault(str(md.get("source", "")), md)
-    wanted = replacements(documents)
+    if wanted is None:
+        documents: dict[str, Mapping[str, Any]] = {}
+        for _, md in chunks:
+            documents.setdefault(str(md.get("source", "")), md)
+        wanted = replacements(documents)
     out = []
     for cid, md in chunks:
-        target = wanted[str(md.get("source", ""))]
-        if any(str(md.get(k) or "") != v for k, v in target.items()):
+        target = wanted.get(str(md.get("source", "")))
+        if target is not None and differs(md, target):
             out.append((cid, {**md, **target}))
     return out

@@ -105,3 +105,59 @@ def test_while_the_lexical_index_rebuilds_searches_use_the_last_one_without_dele
     assert (snap.epoch, snap.seq, snap.version) == (svc.store.last_journal.epoch, svc.store.last_journal.seq, svc.store.version)
     assert str(doc.resolve()) not in {c.metadata["source"] for c in snap.chunks.values()}
     assert set(snap.bm25.ids) == set(svc.store.collection.get(include=[])["ids"])
+
+
+def test_files_are_written_together_and_copies_in_one_run_are_indexed_once(fresh_services, tmp_path, monkeypatch):
+    svc = fresh_services
+    src = KNOWLEDGE / "guangzhou_shengyu_jintie.md"
+    folder = tmp_path / "docs"
+    shutil.copytree(KNOWLEDGE, folder)
+    shutil.copy(src, folder / "zz_copy.md")  # same bytes, later in the same run
+    calls = []
+    real_add = svc.store.add
+    monkeypatch.setattr(svc.store, "add", lambda chunks, **kw: calls.append(len(chunks)) or real_add(chunks, **kw))
+    report = svc.ingestor.ingest([folder])
+    n_files = len(list(KNOWLEDGE.glob("*.*")))
+    assert report.count("added") == n_files and report.count("duplicate") == 1
+    assert [f.status for f in report.files][-1] == "duplicate"  # reported in the order read
+    # The copy's twin was written first (so the manifest knew it), the rest in one call.
+    assert sum(calls) == svc.store.count() == report.chunks_added
+    assert len([c for c in calls if c]) <= 2
+    assert svc.ingestor.problems() == []
+
+
+def test_a_write_that_fails_mid_run_loses_nothing_the_next_run_cannot_repair(fresh_services, tmp_path, monkeypatch):
+    svc = fresh_services
+    svc.ingestor.write_batch = 5  # several writes for knowledge/
+    real_add = svc.store.add
+    calls = []
+
+    def failing_add(chunks, **kw):
+        calls.append(len(chunks))
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real_add(chunks, **kw)
+
+    monkeypatch.setattr(svc.store, "add", failing_add)
+    with pytest.raises(OSError):
+        svc.ingestor.ingest([KNOWLEDGE])
+    assert any(r.status == "pending" for r in svc.ingestor.manifest.all())
+    monkeypatch.setattr(svc.store, "add", real_add)
+    report = svc.ingestor.ingest([KNOWLEDGE])
+    assert not report.errors and report.recovered
+    assert svc.ingestor.problems() == []
+    assert all(r.status == "indexed" for r in svc.ingestor.manifest.all())
+    assert svc.store.count() == sum(r.chunks for r in svc.ingestor.manifest.all())
+    assert report.count("unchanged") + report.count("added") == len(list(KNOWLEDGE.glob("*.*")))
+
+
+def test_the_journal_stays_small_and_says_when_it_cannot_tell():
+    from assistant.store import JOURNAL_SOURCES, Journal
+
+    journal = Journal()
+    for i in range(60):  # batched writes name many documents each
+        journal = journal.after([f"/docs/{i}/{k}.md" for k in range(100)])
+    assert sum(len(sources) for _, sources in journal.recent) <= JOURNAL_SOURCES
+    assert journal.since(journal.epoch, journal.seq - 3) == {f"/docs/{i}/{k}.md" for i in (57, 58, 59) for k in range(100)}
+    assert journal.since(journal.epoch, 5) is None  # fell out of the journal: reload everything
+    assert Journal.parse(journal.dumps()) == journal

@@ -5,7 +5,7 @@ from datetime import date
 from assistant.answering import wanted_figure
 from assistant.query import contextualise, years_in
 from ingest.versions import REPLACED_BY, in_force, replacements, version_key
-from tests.conftest import LAWS
+from tests.conftest import KNOWLEDGE, LAWS
 
 SH_2018 = LAWS / "local/上海/上海市社会救助条例(2018-11-22).md"
 SH_2024 = LAWS / "local/上海/上海市社会救助条例(2024-12-31).md"
@@ -70,3 +70,17 @@ def test_removing_the_newer_version_puts_the_older_back_in_force(fresh_services)
     version = svc.store.version
     svc.ingestor.ingest([SH_2018, SH_2024])
     assert svc.store.version == version
+
+
+def test_a_changed_run_checks_versions_without_reading_every_chunk(fresh_services, tmp_path, monkeypatch):
+    svc = fresh_services
+    svc.ingestor.ingest([SH_2018, KNOWLEDGE])
+    scans = []
+    real = svc.store.all_metadata
+    monkeypatch.setattr(svc.store, "all_metadata", lambda *a, **kw: scans.append(kw.get("where")) or real(*a, **kw))
+    report = svc.ingestor.ingest([SH_2024])  # the newer version arrives on its own
+    assert report.count("added") == 1
+    assert scans and all(where is not None for where in scans)  # one chunk per document, not all
+    old = {c.metadata.get(REPLACED_BY, "") for c in svc.store.chunks_of([str(SH_2018)])}
+    assert old == {"上海市社会救助条例（2024-12-31）"}
+    assert {c.metadata.get(REPLACED_BY, "") for c in svc.store.chunks_of([str(SH_2024)])} == {""}
