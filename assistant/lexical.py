@@ -12,6 +12,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
@@ -21,9 +22,48 @@ from assistant.text import terms
 log = logging.getLogger(__name__)
 
 
-def term_ids_of(text: str, vocab: dict[str, int]) -> np.ndarray:
-    """The jieba terms of ``text`` as ids in ``vocab`` (new terms are added to it)."""
-    return np.fromiter((vocab.setdefault(t, len(vocab)) for t in terms(text)), dtype=np.int32)
+class TermCounts(NamedTuple):
+    """One text's bag of terms: ``ids`` (distinct vocabulary ids, ascending, int32), their
+    ``counts`` (float32, same length) and ``length``, the number of terms in all."""
+
+    ids: np.ndarray
+    counts: np.ndarray
+    length: int
+
+
+def term_counts(words: Sequence[str], vocab: dict[str, int]) -> TermCounts:
+    """``words`` (a text's terms, :func:`assistant.text.terms`) as a bag of ids in ``vocab``;
+    new terms are added to ``vocab``."""
+    ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in words), dtype=np.int32, count=len(words))
+    distinct, counts = np.unique(ids, return_counts=True)
+    return TermCounts(distinct.astype(np.int32), counts.astype(np.float32), len(words))
+
+
+class BagBlock(NamedTuple):
+    """Several texts' bags stacked: ``ids`` and ``counts`` concatenated, ``sizes`` (distinct
+    terms per text, int64) and ``lengths`` (terms per text, int64)."""
+
+    ids: np.ndarray
+    counts: np.ndarray
+    sizes: np.ndarray
+    lengths: np.ndarray
+
+
+def stack_bags(bags: Sequence[TermCounts]) -> BagBlock:
+    """The bags of several texts as one block, in order."""
+    return BagBlock(
+        np.concatenate([b.ids for b in bags]) if bags else np.zeros(0, dtype=np.int32),
+        np.concatenate([b.counts for b in bags]) if bags else np.zeros(0, dtype=np.float32),
+        np.fromiter((len(b.ids) for b in bags), dtype=np.int64, count=len(bags)),
+        np.fromiter((b.length for b in bags), dtype=np.int64, count=len(bags)),
+    )
+
+
+def stack_blocks(blocks: Sequence[BagBlock]) -> BagBlock:
+    """Blocks stacked into one, in order (concatenation only)."""
+    if not blocks:
+        return stack_bags([])
+    return BagBlock(*(np.concatenate([blk[i] for blk in blocks]) for i in range(4)))
 
 
 class BM25Index:
@@ -42,40 +82,41 @@ class BM25Index:
         if len(ids) != len(texts):
             raise ValueError("ids and texts differ in length")
         vocab: dict[str, int] = {}
-        term_ids = [term_ids_of(text, vocab) for text in texts]
-        self._build(ids, term_ids, vocab, k1, b)
+        bags = [term_counts(terms(text), vocab) for text in texts]
+        self._build(ids, stack_bags(bags), vocab, k1, b)
 
     @classmethod
-    def from_term_ids(
-        cls, ids: Sequence[str], term_ids: Sequence[np.ndarray], vocab: dict[str, int], k1: float = 1.5, b: float = 0.75
+    def from_blocks(
+        cls, ids: Sequence[str], blocks: Sequence[BagBlock], vocab: dict[str, int], k1: float = 1.5, b: float = 0.75
     ) -> "BM25Index":
-        """An index over texts already turned into vocabulary ids (:func:`term_ids_of`), so a
-        refresh re-tokenises nothing. ``vocab`` is copied: the caller may keep growing it."""
+        """An index over texts already turned into bags of vocabulary ids (:func:`term_counts`)
+        and stacked in blocks (:func:`stack_bags`, one per document, say), whose texts are
+        ``ids`` in order; a refresh re-tokenises nothing. ``vocab`` is copied: the caller may
+        keep growing it."""
         index = cls.__new__(cls)
-        index._build(ids, term_ids, dict(vocab), k1, b)
+        index._build(ids, stack_blocks(blocks), dict(vocab), k1, b)
         return index
 
-    def _build(self, ids: Sequence[str], term_ids: Sequence[np.ndarray], vocab: dict[str, int], k1: float, b: float) -> None:
-        if len(ids) != len(term_ids):
+    def _build(self, ids: Sequence[str], bags: BagBlock, vocab: dict[str, int], k1: float, b: float) -> None:
+        # Built without sorting: the stacked bags are the columns of a (terms × texts) matrix
+        # already, and the row-major copy that queries need is one linear pass. At 100k chunks
+        # this is what a refresh costs, so it matters (bench.scale).
+        n_docs = len(bags.lengths)
+        if len(ids) != n_docs:
             raise ValueError("ids and term lists differ in length")
         self.ids = list(ids)
         self.vocab = vocab
-        n_docs = len(term_ids)
-        lengths = np.fromiter((len(t) for t in term_ids), dtype=np.int64, count=n_docs)
-        rows = np.concatenate(term_ids) if n_docs else np.zeros(0, dtype=np.int32)
-        cols = np.repeat(np.arange(n_docs, dtype=np.int32), lengths)
-        tf = sparse.csr_matrix(
-            (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(vocab), n_docs)
-        )
-        tf.sum_duplicates()
+        indptr = np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(bags.sizes, out=indptr[1:])
+        tf = sparse.csc_matrix((bags.counts, bags.ids, indptr), shape=(len(vocab), n_docs)).tocsr()
         df = np.diff(tf.indptr).astype(np.float32)
         self.idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
-        lengths = lengths.astype(np.float32)
+        lengths = bags.lengths.astype(np.float32)
         avg = float(lengths.mean()) if n_docs else 0.0
         norm = k1 * (1 - b + b * lengths / avg) if avg else np.full(n_docs, k1, dtype=np.float32)
-        tf = tf.tocoo()
-        w = tf.data * (k1 + 1) / (tf.data + norm[tf.col]) * self.idf[tf.row]
-        self._weights = sparse.csr_matrix((w.astype(np.float32), (tf.row, tf.col)), shape=tf.shape)
+        term_of = np.repeat(np.arange(len(vocab), dtype=np.int32), np.diff(tf.indptr))
+        w = tf.data * (k1 + 1) / (tf.data + norm[tf.indices]) * self.idf[term_of]
+        self._weights = sparse.csr_matrix((w.astype(np.float32), tf.indices, tf.indptr), shape=tf.shape)
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -20,7 +20,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from assistant.filters import SearchFilters
-from assistant.lexical import BM25Index, TermCache
+from assistant.lexical import BagBlock, BM25Index, TermCache, TermCounts, stack_bags, term_counts
 from assistant.query import TermMap, years_in
 from assistant.regions import chunk_regions, regions_in, with_provinces
 from assistant.reranking import CrossEncoderReranker
@@ -49,7 +49,8 @@ class HybridSearcher:
     The BM25 index and a catalogue of the chunks are derived from the collection: read whole
     on first use, then kept in step document by document from the collection's change
     journal (:class:`~assistant.store.Journal`). Writes by this process show at once; writes
-    by other processes sharing a Chroma server within ``refresh_seconds``.
+    by other processes sharing a Chroma server within ``refresh_seconds`` (or
+    :attr:`BUILD_SHARE` times the last update's duration, when that is longer).
 
     On top of the fused ranking:
 
@@ -79,6 +80,11 @@ class HybridSearcher:
 
     #: Seconds between checks that the collection holds as many chunks as the snapshot.
     COUNT_CHECK_SECONDS = 30.0
+    #: Other processes' writes are looked for at most once per this many times the last
+    #: update took: bringing the index up to date costs O(chunks) (about 0.2 s at 12k chunks,
+    #: ``bench.scale``), and while another process ingests for minutes a serving process
+    #: should spend at most a fifth of a core on it.
+    BUILD_SHARE = 4.0
 
     def __init__(
         self,
@@ -107,13 +113,14 @@ class HybridSearcher:
         self._counted_at = 0.0
         self._suspect: tuple[str, int] | None = None
         self._reload_all = False
+        self._last_build = 0.0
 
     def _news(self, snap: "_Snapshot") -> Journal | None:
         """The journal when the collection changed since ``snap`` was built, else None."""
         if self.store.version != snap.version:
             return self.store.last_journal  # this process wrote: no need to ask
         now = time.monotonic()
-        if now - self._checked_at < self.refresh_seconds:
+        if now - self._checked_at < max(self.refresh_seconds, self.BUILD_SHARE * self._last_build):
             return None
         self._checked_at = now
         journal = self.store.journal()
@@ -161,12 +168,15 @@ class HybridSearcher:
             if changed is not None and not changed and snap is not None:
                 self._snap = replace(snap, epoch=journal.epoch, seq=journal.seq, version=version)
                 return self._snap
+            started = time.monotonic()
             if changed is None:
                 self._catalogue.load(self.store.all_chunks())
             else:
                 self._catalogue.replace(changed, self.store.chunks_of(sorted(changed)))
             self._snap = self._catalogue.snapshot(journal.epoch, journal.seq, version)
             self._checked_at = time.monotonic()
+            if changed is not None:
+                self._last_build = self._checked_at - started
             return self._snap
         finally:
             self._build_lock.release()
@@ -289,54 +299,82 @@ class _Catalogue:
     """The collection's chunks as this process knows them, grouped by document, with each
     chunk's BM25 term ids, so a change to one document re-tokenises that document only."""
 
+    #: Texts whose terms are read from the cache (or made) at a time.
+    TERM_SLICE = 5000
+
     def __init__(self, cache: TermCache | None = None) -> None:
         self.cache = cache
         self.vocab: dict[str, int] = {}
         self.by_source: dict[str, list[Chunk]] = {}
+        #: each chunk's context text, in ``by_source`` order (converting scripts again for
+        #: every chunk on every refresh would cost seconds at 100k chunks)
+        self.texts: dict[str, list[str]] = {}
+        #: each document's chunks' bags of terms, stacked in ``by_source`` order: a refresh
+        #: joins one block per document instead of one array per chunk
+        self.blocks: dict[str, BagBlock] = {}
         self.sections: dict[str, dict[tuple[str, str], list[Chunk]]] = {}
-        #: term ids by the text they were made from (a chunk's title or headings may change)
-        self.terms: dict[str, np.ndarray] = {}
+        #: bags of term ids by the text they were made from (a chunk's title or headings may change)
+        self.terms: dict[str, TermCounts] = {}
 
     def load(self, chunks: Sequence[Chunk]) -> None:
-        """Start over from every chunk of the collection (term ids of known texts are kept)."""
-        self.by_source, self.sections = {}, {}
+        """Start over from every chunk of the collection.
+
+        With a term cache, the vocabulary starts over too (terms of texts gone since the
+        last full load would otherwise stay in it for good) and terms are read back from the
+        cache; without one, term ids of known texts are kept rather than tokenised again.
+        """
+        if self.cache is not None:
+            self.vocab, self.terms = {}, {}
+        self.by_source, self.texts, self.blocks, self.sections = {}, {}, {}, {}
         self._add(chunks)
 
     def replace(self, sources: set[str], chunks: Sequence[Chunk]) -> None:
         """Make documents ``sources`` hold exactly ``chunks`` (none: the document is gone)."""
         for source in sources:
             self.by_source.pop(source, None)
+            self.texts.pop(source, None)
+            self.blocks.pop(source, None)
             self.sections.pop(source, None)
         self._add(chunks)
 
     def _add(self, chunks: Sequence[Chunk]) -> None:
         grouped: dict[str, list[Chunk]] = {}
+        texts: dict[str, list[str]] = {}
         new: dict[str, str] = {}  # cache key -> text, for texts without term ids yet
         for c in chunks:
-            grouped.setdefault(str(c.metadata.get("source", "")), []).append(c)
+            source = str(c.metadata.get("source", ""))
+            grouped.setdefault(source, []).append(c)
             text = c.context_text()
+            texts.setdefault(source, []).append(text)
             if text not in self.terms:
                 new[TermCache.key(text)] = text
-        cached = self.cache.get_many(list(new)) if self.cache and new else {}
-        made: dict[str, list[str]] = {}
-        for key, text in new.items():
-            found = cached.get(key)
-            if found is None:
-                found = made[key] = terms(text)
-            self.terms[text] = np.fromiter((self.vocab.setdefault(t, len(self.vocab)) for t in found), dtype=np.int32)
-        if self.cache and made:
-            self.cache.put_many(made)
+        keys = list(new)
+        # In slices: terms as lists of strings take about 9 kB a chunk, 900 MB for 100k at once.
+        for start in range(0, len(keys), self.TERM_SLICE):
+            part = keys[start : start + self.TERM_SLICE]
+            cached = self.cache.get_many(part) if self.cache else {}
+            made: dict[str, list[str]] = {}
+            for key in part:
+                found = cached.get(key)
+                if found is None:
+                    found = made[key] = terms(new[key])
+                self.terms[new[key]] = term_counts(found, self.vocab)
+            if self.cache and made:
+                self.cache.put_many(made)
         for source, group in grouped.items():
             self.by_source[source] = group
+            self.texts[source] = texts[source]
+            self.blocks[source] = stack_bags([self.terms[t] for t in texts[source]])
             self.sections[source] = _sections(group)
 
     def snapshot(self, epoch: str, seq: int, version: int) -> _Snapshot:
         everything = [c for group in self.by_source.values() for c in group]
-        texts = [c.context_text() for c in everything]
-        self.terms = {t: self.terms[t] for t in texts}  # forget texts no chunk has any more
+        live = {t for source in self.by_source for t in self.texts[source]}
+        if len(self.terms) > len(live):
+            self.terms = {t: bag for t, bag in self.terms.items() if t in live}  # texts no chunk has any more
         return _Snapshot(
             epoch=epoch, seq=seq, version=version,
-            bm25=BM25Index.from_term_ids([c.id for c in everything], [self.terms[t] for t in texts], self.vocab),
+            bm25=BM25Index.from_blocks([c.id for c in everything], [self.blocks[s] for s in self.by_source], self.vocab),
             chunks={c.id: c for c in everything},
             sections={key: group for per_source in self.sections.values() for key, group in per_source.items()},
         )

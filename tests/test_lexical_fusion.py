@@ -72,3 +72,27 @@ def test_a_restart_tokenises_no_chunk_it_has_seen(settings_factory, embeddings, 
     _share_model(again, embeddings)
     assert [h.chunk.id for h in again.searcher.search("异地就医怎么结算", 4)] == before
     assert tokenised == [] and len(again.searcher.lexical_index()) == first.store.count()
+
+
+def test_bm25_matches_the_formula_with_repeated_terms_and_unequal_lengths():
+    texts = ["失业 保险 失业 保险 失业", "失业 登记", "低保 标准 低保 申请 条件 家庭 收入"]
+    index = BM25Index(["a", "b", "c"], texts, k1=1.5, b=0.75)
+    bags = [terms(t) for t in texts]
+    avgdl = sum(map(len, bags)) / 3
+
+    def bm25(query: list[str], bag: list[str]) -> float:
+        total = 0.0
+        for q in dict.fromkeys(query):
+            df = sum(q in d for d in bags)
+            tf = bag.count(q)
+            if df and tf:
+                idf = math.log(1 + (3 - df + 0.5) / (df + 0.5))
+                total += idf * tf * 2.5 / (tf + 1.5 * (1 - 0.75 + 0.75 * len(bag) / avgdl))
+        return total
+
+    for query in (["失业"], ["失业", "保险"], ["低保", "收入", "失业"]):
+        got = dict(index.search(query, 3))
+        want = {cid: bm25(query, bag) for cid, bag in zip("abc", bags) if bm25(query, bag) > 0}
+        assert got.keys() == want.keys()
+        for cid, score in want.items():
+            assert got[cid] == pytest.approx(score, rel=1e-5)
