@@ -16,12 +16,13 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libgl1 libglib2.0-0 libxcb1 >/dev/null; \
 	fi
 
-# The browser tests drive Debian's Chromium (with a CJK font, so screenshots show Chinese).
+# The browser tests drive Debian's Chromium (with a CJK font, so screenshots show Chinese);
+# the deployment test puts nginx in front of two instances.
 test-deps:
-	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy"; then \
-	  echo "installing chromium and fonts-wqy-microhei for the browser tests"; \
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" || ! [ -x /usr/sbin/nginx ]; then \
+	  echo "installing chromium, fonts-wqy-microhei and nginx for the browser and deployment tests"; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei nginx >/dev/null; \
 	fi
 
 # torch is installed first and pinned to the CPU build (it lies on the machine's disk for

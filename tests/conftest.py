@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -143,3 +145,24 @@ def web_url(web_services):
 
     with BackgroundServer(create_server(web_services)) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    """A real Chroma server (`chroma run` from the chromadb package) on loopback, for one test
+    module: yields (url, process); fails if it connected beyond loopback."""
+    from tests.processes import free_port, remote_peers, wait_until_up
+
+    port = free_port()
+    folder = tmp_path_factory.mktemp("chroma-server")
+    chroma = Path(sys.executable).with_name("chroma")
+    log = open(folder / "server.log", "w")
+    proc = subprocess.Popen([str(chroma), "run", "--path", str(folder / "db"), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(proc, url + "/api/v2/heartbeat", folder / "server.log", 60)
+    yield url, proc
+    assert not remote_peers(proc.pid), "the Chroma server reached beyond loopback"
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()

@@ -2,52 +2,10 @@
 chromadb package, on loopback): what one ingests or deletes, the other finds or stops
 finding, and the second re-reads only the documents that changed."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from tests.conftest import KNOWLEDGE, ROOT, _share_model
-from tests.processes import free_port, wait_until_up
-
-
-def _remote_peers(pid: int) -> set[str]:
-    """Non-loopback addresses the process's TCP/UDP sockets are connected to (from /proc)."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = fd.readlink().as_posix()
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    peers = set()
-    for table in ("tcp", "tcp6", "udp", "udp6"):
-        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
-            cols = line.split()
-            remote, inode = cols[2], cols[9]
-            host = remote.split(":")[0]
-            if inode in inodes and set(host) != {"0"} and host not in ("0100007F", "00000000000000000000000001000000"):
-                peers.add(f"{table} {remote}")
-    return peers
-
-
-@pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory):
-    port = free_port()
-    folder = tmp_path_factory.mktemp("chroma-server")
-    chroma = Path(sys.executable).with_name("chroma")
-    log = open(folder / "server.log", "w")
-    proc = subprocess.Popen([str(chroma), "run", "--path", str(folder / "db"), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(proc, url + "/api/v2/heartbeat", folder / "server.log", 60)
-    yield url, proc
-    assert not _remote_peers(proc.pid), "the Chroma server reached beyond loopback"
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+from tests.processes import remote_peers
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +14,15 @@ def two_instances(chroma_server, settings_factory, embeddings):
 
     url, _ = chroma_server
     built = []
-    for _ in range(2):
-        # The deployment guide's instance settings, pointed at this server, without the LLM.
-        svc = build_services(settings_factory(_env_file=ROOT / "deploy" / "app.env", chroma_url=url,
+    # The deployment guide's settings, pointed at this server: the ingest machine's
+    # (ingest.env) writes, an app instance's (app.env, without the LLM) reads.
+    for env in ("ingest.env", "app.env"):
+        svc = build_services(settings_factory(_env_file=ROOT / "deploy" / env, chroma_url=url,
                                               lexical_refresh_seconds=0, llm_base_url=None, host="127.0.0.1"))
-        assert svc.settings.chroma_collection == "minsheng" and svc.settings.feedback_retention_days == 180
+        assert svc.settings.chroma_collection == "minsheng"
         _share_model(svc, embeddings)
         built.append(svc)
+    assert built[1].settings.feedback_retention_days == 180 and built[0].settings.admin_user == "hotline-admin"
     return built
 
 
@@ -74,7 +34,7 @@ def test_what_one_instance_ingests_the_other_answers_from(two_instances, chroma_
     answer = reader.assistant.ask("异地就医怎么结算")
     assert not answer.refused and answer.citations
     assert reader.store.count() == writer.store.count() == report.totals()["chunks"]
-    assert not _remote_peers(chroma_server[1].pid)
+    assert not remote_peers(chroma_server[1].pid)
 
 
 def test_a_new_and_a_deleted_document_reach_the_other_instance_document_by_document(two_instances, tmp_path):
