@@ -323,9 +323,13 @@ class _Catalogue:
         """Start over from every chunk of the collection. The vocabulary starts over too
         (terms of texts gone since would otherwise stay in it for good); terms come back from
         the term cache (without one, they are made again)."""
-        self.vocab = {}
-        self.by_source, self.blocks, self.sections = {}, {}, {}
-        self._add(chunks)
+        before = self.vocab, self.by_source, self.blocks, self.sections
+        self.vocab, self.by_source, self.blocks, self.sections = {}, {}, {}, {}
+        try:
+            self._add(chunks)
+        except BaseException:  # a half-built catalogue would serve a fraction of the corpus
+            self.vocab, self.by_source, self.blocks, self.sections = before
+            raise
 
     def replace(self, sources: set[str], chunks: Sequence[Chunk]) -> None:
         """Make documents ``sources`` hold exactly ``chunks`` (none: the document is gone)."""

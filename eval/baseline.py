@@ -48,6 +48,7 @@ class NaivePipeline:
         files, problems = expand_paths(paths)
         report = IngestReport(files=list(problems))
         pending: list[Chunk] = []
+        seen: set[str] = set()
         for path in files:
             try:
                 doc = load_file(path)
@@ -62,7 +63,9 @@ class NaivePipeline:
             for i, text in enumerate(self.splitter.split_text(doc.text)):
                 cid = hashlib.sha256(f"{doc.content_hash}\x1f{i}\x1f{text}".encode()).hexdigest()[:32]
                 chunks.append(Chunk(cid, text, {**base, "chunk_index": i, "page": 0}))
-            new = [c for c in chunks if c.id not in self.store.existing_ids([c.id for c in chunks])]
+            stored = self.store.existing_ids([c.id for c in chunks])
+            new = [c for c in chunks if c.id not in stored and c.id not in seen]  # a copy's chunks: once
+            seen.update(c.id for c in new)
             pending += new
             report.files.append(FileResult(str(path), "added" if new else "unchanged", len(new)))
         self.store.add(pending)

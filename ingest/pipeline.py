@@ -123,7 +123,8 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
     A file named explicitly is always tried.
 
     Returns:
-        (files, problems): a path that does not exist becomes an error result.
+        (files, problems): a path that does not exist becomes an error result; a file
+        reached twice is listed once.
     """
     files: list[Path] = []
     problems: list[FileResult] = []
@@ -144,6 +145,9 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
             files.append(p)
         else:
             problems.append(FileResult(str(p), "error", detail=f"{p}: no such file or folder"))
+    # A file named twice (a folder and a file in it, a link to a listed file) is ingested once.
+    seen: set[Path] = set()
+    files = [f for f in files if not (f.resolve() in seen or seen.add(f.resolve()))]
     return files, problems
 
 
@@ -252,7 +256,11 @@ class Ingestor:
         try:
             for path in files:
                 t0 = time.perf_counter()
-                result = self._ingest_one(path, password)
+                try:
+                    result = self._ingest_one(path, password)
+                except Exception:
+                    self._flush()  # the files before this one are sound: keep them
+                    raise
                 result.seconds = round(time.perf_counter() - t0, 3)
                 waiting.append(result)
                 if not self._staged or sum(len(s.to_add) + len(s.kept) for s in self._staged) >= self.write_batch:
@@ -275,8 +283,10 @@ class Ingestor:
         staged, self._staged, self._staged_hashes = self._staged, [], set()
         if not staged:
             return
-        self.store.add([c for s in staged for c in s.to_add])
+        # Kept chunks' metadata first: recover() takes a row whose new ids are all stored as
+        # complete, so the ids must not all be there before every chunk is right.
         self.store.update_metadata([c for s in staged for c in s.kept])
+        self.store.add([c for s in staged for c in s.to_add])
         self.store.delete(set().union(*(s.stale for s in staged)))
         self._written |= {s.record.source for s in staged}
         for s in staged:
@@ -306,6 +316,9 @@ class Ingestor:
             changed = changed_chunks(self.store.metadata_of(check), wanted)
         else:
             return
+        # Each document's first chunk last: the usual pass judges a document by it, so a pass
+        # cut short leaves that chunk stale too, and the next pass finishes the document.
+        changed.sort(key=lambda item: item[1].get("chunk_index") == 0)
         self.store.update_metadata([Chunk(cid, "", md) for cid, md in changed])
 
     def recover(self, full: bool = False) -> list[str]:

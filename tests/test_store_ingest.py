@@ -161,3 +161,11 @@ def test_the_journal_stays_small_and_says_when_it_cannot_tell():
     assert journal.since(journal.epoch, journal.seq - 3) == {f"/docs/{i}/{k}.md" for i in (57, 58, 59) for k in range(100)}
     assert journal.since(journal.epoch, 5) is None  # fell out of the journal: reload everything
     assert Journal.parse(journal.dumps()) == journal
+
+
+def test_a_file_named_twice_in_one_run_is_ingested_once(fresh_services):
+    svc = fresh_services
+    one = KNOWLEDGE / "yidi_jiuyi_jiesuan.md"
+    report = svc.ingestor.ingest([KNOWLEDGE, one, KNOWLEDGE / ".." / "knowledge" / one.name])
+    assert len(report.files) == len(list(KNOWLEDGE.glob("*.*")))
+    assert report.count("added") == len(report.files) and report.chunks_added == svc.store.count()
