@@ -16,6 +16,9 @@ _SWITCHES = {
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "ANONYMIZED_TELEMETRY": "False",  # chromadb
     "GRADIO_ANALYTICS_ENABLED": "False",
+    # onnxruntime (RapidOCR's runtime) reports to Microsoft from Linux too since 1.2x
+    # (its binary names mobile.events.data.microsoft.com) unless this is set.
+    "ORT_DISABLE_TELEMETRY": "1",
     "TOKENIZERS_PARALLELISM": "false",
 }
 

@@ -141,7 +141,7 @@ def test_thumbs_down_with_a_comment_is_stored_and_new_conversation_clears(open_p
 
 
 #: Switches the app must set itself: the server below starts without any of them.
-_SWITCH_PREFIXES = ("HF_", "TRANSFORMERS_", "GRADIO_", "ANONYMIZED_TELEMETRY", "TOKENIZERS_", "MINSHENG_", "CHROMA_")
+_SWITCH_PREFIXES = ("HF_", "TRANSFORMERS_", "GRADIO_", "ANONYMIZED_TELEMETRY", "TOKENIZERS_", "MINSHENG_", "CHROMA_", "ORT_")
 
 
 def test_the_server_needs_no_switches_and_nothing_leaves_the_machine(browser, tmp_path):

@@ -62,3 +62,20 @@ def test_serve_refuses_an_open_address_with_a_half_configured_admin(monkeypatch,
     monkeypatch.setattr("assistant.cli._services", lambda data_dir=None: svc)
     result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--port", "9"])
     assert result.exit_code == 2 and "MINSHENG_ADMIN_PASSWORD" in result.output
+
+
+def test_ocr_runtime_telemetry_is_off_without_any_variable_set(tmp_path):
+    """onnxruntime starts its telemetry (a device id under the cache folder, then reports to
+    Microsoft) unless ORT_DISABLE_TELEMETRY is set; ``import assistant`` sets it."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORT_")}
+    env.update(HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path))
+    code = ("import assistant, numpy as np\nfrom rapidocr_onnxruntime import RapidOCR\n"
+            "RapidOCR()(np.full((64, 256, 3), 255, np.uint8))\n")
+    subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True, timeout=300)
+    assert not list(tmp_path.rglob("deviceid*")), "onnxruntime telemetry started"
