@@ -6,6 +6,7 @@ the sum over retrievers of ``1 / (k + rank)``, rank counted from 1; k = 60 in th
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 import time
@@ -344,17 +345,18 @@ class _Catalogue:
         for c in chunks:
             _share_strings(c.metadata)
             grouped.setdefault(str(c.metadata.get("source", "")), []).append(c)
-        batch: list[str] = []
+        batch: list[tuple[str, list[Chunk]]] = []
         size = 0
         for source, group in grouped.items():
-            batch.append(source)
+            batch.append((source, group))
             size += len(group)
             if size >= self.TERM_SLICE:
-                self._index([(s, grouped[s]) for s in batch])
+                self._index(batch)
                 batch, size = [], 0
-                _release_freed_memory()
-        self._index([(s, grouped[s]) for s in batch])
-        _release_freed_memory()
+                _release_freed_memory()  # only loads this large leave much behind
+        self._index(batch)
+        if len(chunks) >= self.TERM_SLICE:
+            _release_freed_memory()
 
     def _index(self, documents: list[tuple[str, list[Chunk]]]) -> None:
         """Terms (from the cache, else made and cached), blocks and sections of ``documents``."""
@@ -366,7 +368,7 @@ class _Catalogue:
         for (source, group), per_doc, doc_keys in zip(documents, texts, keys):
             bags = []
             for text, key in zip(per_doc, doc_keys):
-                found = cached.get(key) or made.get(key)
+                found = cached.get(key, made.get(key))
                 if found is None:
                     found = made[key] = terms(text)
                 bags.append(term_counts(found, self.vocab))
@@ -391,19 +393,19 @@ def _release_freed_memory() -> None:
     elsewhere nothing). Loading 100k chunks frees many small objects between the ones it
     keeps, and without this the process kept about 280 MB it no longer used (measured at
     99,359 chunks)."""
-    global _TRIM
-    if _TRIM is None:
-        try:
-            import ctypes
-
-            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _TRIM = False
-    if _TRIM:
-        _TRIM(0)
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
-_TRIM = None
+@functools.cache
+def _malloc_trim():
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 def _share_strings(metadata: dict[str, Any]) -> None:

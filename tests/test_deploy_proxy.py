@@ -4,10 +4,10 @@ nginx with the server block of `deploy/nginx.conf` in front of them."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -62,28 +62,15 @@ def _request(url: str, body: dict | bytes | None = None, source: str = "127.0.0.
              headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     """(status, body) of a GET (or a POST of ``body``) sent from loopback address ``source``."""
     host, port = url.split("/")[2].split(":")
-    path = "/" + url.split("/", 3)[3]
     data = json.dumps(body).encode() if isinstance(body, dict) else body
-    with socket.create_connection((host, int(port)), timeout=120, source_address=(source, 0)) as sock:
-        head = [f"{'POST' if data is not None else 'GET'} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close"]
-        if data is not None:
-            head += [f"Content-Length: {len(data)}", "Content-Type: " + (headers or {}).get("Content-Type", "application/json")]
-        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + (data or b""))
-        raw = b""
-        while chunk := sock.recv(65536):
-            raw += chunk
-    status = int(raw.split(b" ", 2)[1])
-    header, _, payload = raw.partition(b"\r\n\r\n")
-    if b"transfer-encoding: chunked" in header.lower():
-        out, rest = b"", payload
-        while rest:
-            size, _, rest = rest.partition(b"\r\n")
-            n = int(size, 16)
-            if n == 0:
-                break
-            out, rest = out + rest[:n], rest[n + 2 :]
-        payload = out
-    return status, payload
+    conn = http.client.HTTPConnection(host, int(port), timeout=120, source_address=(source, 0))
+    try:
+        conn.request("POST" if data is not None else "GET", "/" + url.split("/", 3)[3], body=data,
+                     headers={"Content-Type": "application/json", **(headers or {})})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
 
 
 @pytest.fixture(scope="module")
