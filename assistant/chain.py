@@ -68,6 +68,7 @@ def _retrieve(retriever: BaseRetriever, rewrite: Rewriter, inputs: dict[str, Any
 def _finish(result: Answer, state: dict[str, Any], t0: float) -> Answer:
     result.question = state["question"]
     result.query = state["query"]
+    result.retrieved = list(state["hits"])
     result.timings = {**state["timings"], "answer": (time.perf_counter() - t0) * 1000}
     return result
 

@@ -122,6 +122,10 @@ class Answer:
         notes: what the user should know about the sources (another region's rules, a
             replaced version), shown with the answer.
         query: the text that was searched (a follow-up with its earlier topic, or rewritten).
+        neighbour: when the answer gives what the knowledge base holds for another year or
+            region than the one asked, what differs ("问的是2027年，知识库只收录了2025年的"),
+            else "". Such an answer is neither a plain answer nor a refusal (:attr:`status`).
+        retrieved: the chunks the answer was made from, best first (what evaluation scores).
     """
 
     question: str
@@ -133,6 +137,16 @@ class Answer:
     partial: bool = False
     notes: list[str] = field(default_factory=list)
     query: str = ""
+    neighbour: str = ""
+    retrieved: list[ScoredChunk] = field(default_factory=list, repr=False)
+
+    @property
+    def status(self) -> str:
+        """``refused`` (nothing relevant, or not what was asked), ``neighbour`` (the nearest the
+        knowledge base holds, labelled as such) or ``answered``."""
+        if self.refused:
+            return "refused"
+        return "neighbour" if self.neighbour else "answered"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: answer text, refusal flag, search text, notes, flagged sentences,
@@ -141,6 +155,8 @@ class Answer:
             "question": self.question,
             "answer": self.text,
             "refused": self.refused,
+            "status": self.status,
+            "neighbour": self.neighbour,
             "query": self.query,
             "notes": self.notes,
             "flagged": self.flagged,

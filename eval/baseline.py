@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from assistant.answering import ExtractiveAnswerer, RelevancePolicy
 from assistant.embeddings import LazyEmbeddings
 from assistant.prompts import Prompts
+from assistant.query import contextualise
 from assistant.store import ChromaStore, open_client
-from assistant.types import Chunk, ScoredChunk
+from assistant.types import Answer, Chunk, ScoredChunk
 from ingest.loaders import LoadError, load_file
 from ingest.pipeline import IngestReport, FileResult, expand_paths
 
@@ -30,11 +33,15 @@ class NaivePipeline:
         embeddings: the same model the main pipeline uses.
         index_dir: folder for the baseline's Chroma collection.
         prompts / policy / hotline: for the shared extractive answerer.
+        top_k: chunks each answer is given.
     """
 
     name = "naive"
 
-    def __init__(self, embeddings: LazyEmbeddings, index_dir: Path, prompts: Prompts, policy: RelevancePolicy, hotline: str):
+    def __init__(
+        self, embeddings: LazyEmbeddings, index_dir: Path, prompts: Prompts, policy: RelevancePolicy, hotline: str, top_k: int = 4
+    ):
+        self.top_k = top_k
         self.store = ChromaStore(open_client(index_dir), "naive", embeddings, str(index_dir))
         self.splitter = RecursiveCharacterTextSplitter()  # the defaults, on purpose
         self.answerer = ExtractiveAnswerer(prompts, term_weight=lambda term: 1.0, policy=policy, hotline=hotline)
@@ -78,3 +85,15 @@ class NaivePipeline:
             ScoredChunk(chunk, score=cos, dense_score=cos, dense_rank=rank)
             for rank, (chunk, cos) in enumerate(self.store.query(question, k), start=1)
         ]
+
+    def ask(self, question: str, history: Sequence[Any] = ()) -> Answer:
+        """Answer like a tutorial chain: the follow-up joined to the earlier question, dense
+        top-k, the extractive answerer; the answer records the chunks it was given."""
+        t0 = time.perf_counter()
+        query = contextualise(question, history)
+        hits = self.search(query, self.top_k)
+        t1 = time.perf_counter()
+        answer = self.answerer.answer(query, hits)
+        answer.retrieved = hits
+        answer.timings = {"retrieval": (t1 - t0) * 1000, "answer": (time.perf_counter() - t1) * 1000}
+        return answer

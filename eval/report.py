@@ -21,18 +21,19 @@ from eval.runner import BREAKDOWN_METRICS, QuestionResult, RunSummary, to_json_l
 MAIN_COLUMNS = (
     ("doc_hit@1", "hit@1"),
     ("doc_hit@3", "hit@3"),
-    ("doc_hit@5", "hit@5"),
-    ("doc_hit@10", "hit@10"),
-    ("doc_mrr@10", "MRR@10"),
-    ("doc_ndcg@10", "nDCG@10"),
-    ("article_hit@5", "art hit@5"),
-    ("article_mrr@10", "art MRR@10"),
-    ("evidence_hit@5", "evid hit@5"),
+    ("doc_hit@k", "hit@k"),
+    ("doc_mrr", "MRR@k"),
+    ("doc_ndcg", "nDCG@k"),
+    ("article_hit@k", "art hit@k"),
+    ("article_mrr", "art MRR@k"),
+    ("evidence_hit@k", "evid hit@k"),
     ("fact_recall", "fact recall"),
+    ("facts_all", "all facts"),
     ("citation_precision", "cite prec"),
     ("refusal_correct", "refusal acc"),
-    ("unanswerable_refused", "unans refused"),
     ("answerable_answered", "ans answered"),
+    ("unanswerable_handled", "unans handled"),
+    ("unanswerable_refused", "unans refused"),
     ("retrieval_p50_ms", "retr p50 ms"),
     ("retrieval_p95_ms", "retr p95 ms"),
     ("total_p50_ms", "total p50 ms"),
@@ -61,20 +62,42 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+def breakdowns(summary: RunSummary) -> tuple[tuple[str, dict[str, dict[str, dict[str, Any]]]], ...]:
+    """(title, pipeline -> group -> metrics) for each breakdown of the run."""
+    return (("By kind", summary.by_kind), ("By topic", summary.by_topic), ("By phrasing", summary.by_phrasing))
+
+
+def breakdown_rows(table: dict[str, dict[str, dict[str, Any]]]) -> list[list[str]]:
+    """Rows (pipeline, group, n, :data:`BREAKDOWN_METRICS`...) of one breakdown."""
+    return [
+        [pipe, group, str(row["n"])] + [fmt(row.get(k), k) for k in BREAKDOWN_METRICS]
+        for pipe, groups in table.items()
+        for group, row in groups.items()
+    ]
+
+
+def kind_matrix(summary: RunSummary, pipeline: str) -> list[list[str]]:
+    """Every main metric (rows) for each question kind (columns) of one pipeline."""
+    groups = summary.by_kind.get(pipeline, {})
+    rows = [["n"] + [str(groups[g]["n"]) for g in groups]]
+    for key, header in MAIN_COLUMNS:
+        if any(groups[g].get(key) is not None for g in groups):
+            rows.append([header] + [fmt(groups[g].get(key), key) for g in groups])
+    return rows
+
+
 def summary_markdown(summary: RunSummary) -> str:
-    """summary.md: run facts, the main table, breakdowns by topic and phrasing."""
+    """summary.md: run facts, the main table, every metric per question kind, and breakdowns
+    by kind, topic and phrasing."""
     parts = ["# Evaluation run", ""]
     for k, v in summary.facts.items():
         parts.append(f"- {k}: {v}")
     parts += ["", "## Metrics", "", _md_table(["pipeline"] + [h for _, h in MAIN_COLUMNS], main_table_rows(summary))]
-    for title, table in (("By topic", summary.by_topic), ("By phrasing", summary.by_phrasing)):
+    for pipe, groups in summary.by_kind.items():
+        parts += ["", f"## Every metric by kind: {pipe}", "", _md_table(["metric", *groups], kind_matrix(summary, pipe))]
+    for title, table in breakdowns(summary):
         parts += ["", f"## {title}", ""]
-        header = ["pipeline", "group", "n"] + list(BREAKDOWN_METRICS)
-        rows = []
-        for pipe, groups in table.items():
-            for group, row in groups.items():
-                rows.append([pipe, group, str(row["n"])] + [fmt(row.get(k)) for k in BREAKDOWN_METRICS])
-        parts.append(_md_table(header, rows))
+        parts.append(_md_table(["pipeline", "group", "n"] + list(BREAKDOWN_METRICS), breakdown_rows(table)))
     return "\n".join(parts) + "\n"
 
 
@@ -142,13 +165,13 @@ def charts(summary: RunSummary, previous: RunSummary | None = None) -> list[tupl
         fig, ax = plt.subplots(figsize=(11, 4))
         x = np.arange(len(topics))
         for i, name in enumerate(names):
-            vals = [(summary.by_topic.get(name, {}).get(t, {}).get("doc_hit@5") or 0.0) for t in topics]
+            vals = [(summary.by_topic.get(name, {}).get(t, {}).get("doc_hit@k") or 0.0) for t in topics]
             ax.bar(x + i * width, vals, width, label=name)
         ax.set_xticks(x + width * (len(names) - 1) / 2, labels, rotation=30, ha="right")
         ax.set_ylim(0, 1.05)
-        ax.set_title("Document hit@5 by topic")
+        ax.set_title("Document hit@k by topic")
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        caption = "Document hit@5 by topic" + ("" if cjk else " (T-numbers: see the topic table)")
+        caption = "Document hit@k by topic" + ("" if cjk else " (T-numbers: see the topic table)")
         out.append((caption, _png(fig)))
         plt.close(fig)
 
@@ -198,15 +221,15 @@ def report_html(
     parts.append(_html_table(["pipeline"] + [h for _, h in MAIN_COLUMNS], main_table_rows(summary)))
     for caption, uri in charts(summary, previous):
         parts.append(f"<figure><img alt='{html.escape(caption)}' src='{uri}'><figcaption>{html.escape(caption)}</figcaption></figure>")
-    for title, table in (("By topic", summary.by_topic), ("By phrasing", summary.by_phrasing)):
-        rows = []
-        topics = sorted({t for groups in summary.by_topic.values() for t in groups})
-        for pipe, groups in table.items():
-            for group, row in groups.items():
-                label = group
-                if title == "By topic" and group in topics:
-                    label = f"T{topics.index(group) + 1} {group}"
-                rows.append([pipe, label, str(row["n"])] + [fmt(row.get(k)) for k in BREAKDOWN_METRICS])
+    for pipe, groups in summary.by_kind.items():
+        parts.append(f"<h2>Every metric by kind: {html.escape(pipe)}</h2>")
+        parts.append(_html_table(["metric", *groups], kind_matrix(summary, pipe)))
+    topics = sorted({t for groups in summary.by_topic.values() for t in groups})
+    for title, table in breakdowns(summary):
+        rows = breakdown_rows(table)
+        if title == "By topic":
+            for row in rows:
+                row[1] = f"T{topics.index(row[1]) + 1} {row[1]}"
         parts.append(f"<h2>{title}</h2>")
         parts.append(_html_table(["pipeline", "group", "n"] + list(BREAKDOWN_METRICS), rows))
     if worse:
@@ -226,20 +249,29 @@ def report_html(
                 r.pipeline,
                 r.id,
                 r.question,
-                fmt(r.metrics.get("doc_hit@5")),
+                r.kind,
+                fmt(r.metrics.get("doc_hit@k")),
                 fmt(r.metrics.get("fact_recall")),
-                "refused" if r.refused else "answered",
+                r.status,
                 fmt(r.metrics.get("refusal_correct")),
                 str(top),
             ]
         )
-    parts.append(_html_table(["pipeline", "id", "question", "hit@5", "fact recall", "outcome", "refusal ok", "top source"], rows))
+    parts.append(
+        _html_table(["pipeline", "id", "question", "kind", "hit@k", "fact recall", "outcome", "outcome ok", "top source"], rows)
+    )
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
 def summary_to_json(summary: RunSummary) -> dict[str, Any]:
-    return {"pipelines": summary.pipelines, "by_topic": summary.by_topic, "by_phrasing": summary.by_phrasing, "facts": summary.facts}
+    return {
+        "pipelines": summary.pipelines,
+        "by_kind": summary.by_kind,
+        "by_topic": summary.by_topic,
+        "by_phrasing": summary.by_phrasing,
+        "facts": summary.facts,
+    }
 
 
 def load_run(folder: Path) -> tuple[RunSummary, list[dict[str, Any]]]:
@@ -252,7 +284,9 @@ def load_run(folder: Path) -> tuple[RunSummary, list[dict[str, Any]]]:
     if not path.is_file():
         raise FileNotFoundError(f"{folder}: no summary.json (not an evaluation run folder)")
     data = json.loads(path.read_text(encoding="utf-8"))
-    summary = RunSummary(data["pipelines"], data.get("by_topic", {}), data.get("by_phrasing", {}), data.get("facts", {}))
+    summary = RunSummary(
+        data["pipelines"], data.get("by_kind", {}), data.get("by_topic", {}), data.get("by_phrasing", {}), data.get("facts", {})
+    )
     results_path = folder / "results.jsonl"
     results = []
     if results_path.is_file():
@@ -261,7 +295,8 @@ def load_run(folder: Path) -> tuple[RunSummary, list[dict[str, Any]]]:
 
 
 def got_worse(current: Sequence[QuestionResult], previous: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Questions (same id and pipeline) whose hit@5, fact recall or refusal correctness fell."""
+    """Questions (same id and pipeline) whose hit@k, fact recall or outcome (answered or
+    refused as it should be) got worse."""
     before = {(r["pipeline"], r["id"]): r for r in previous}
     worse = []
     for r in current:
@@ -269,7 +304,7 @@ def got_worse(current: Sequence[QuestionResult], previous: Sequence[dict[str, An
         if old is None:
             continue
         changes = []
-        for key in ("doc_hit@5", "fact_recall", "refusal_correct"):
+        for key in ("doc_hit@k", "fact_recall", "refusal_correct"):
             a, b = old["metrics"].get(key), r.metrics.get(key)
             if a is not None and b is not None and b < a:
                 changes.append(f"{key} {a:.2f} → {b:.2f}")

@@ -61,7 +61,7 @@ def evaluate(
             "questions": f"{questions_path} ({len(questions)})",
             "embedding model": settings.embedding_model,
             "chunk size / overlap": f"{settings.chunk_size} / {settings.chunk_overlap}",
-            "top k": settings.top_k,
+            "top k": f"{settings.top_k} (retrieval metrics @k are over these chunks, the ones each answer was given)",
         }
         if corpus:
             t0 = time.perf_counter()
@@ -76,6 +76,7 @@ def evaluate(
                     Prompts(settings.prompts_dir),
                     RelevancePolicy(settings.score_threshold, settings.score_threshold_strong, settings.min_term_coverage),
                     settings.hotline,
+                    top_k=settings.top_k,
                 )
                 nrep = naive.ingest(list(corpus))
                 facts["naive index"] = f"{naive.store.count()} chunks, {nrep.summary()}"
@@ -88,9 +89,10 @@ def evaluate(
         summary = RunSummary(facts=facts)
         for pipe in pipelines:
             tick = progress(pipe.name, len(questions)) if progress else None
-            rs = run_pipeline(pipe, questions, settings.top_k, tick)
+            rs = run_pipeline(pipe, questions, tick)
             results += rs
             summary.pipelines[pipe.name] = summarise(rs)
+            summary.by_kind[pipe.name] = breakdown(rs, "kind")
             summary.by_topic[pipe.name] = breakdown(rs, "topic")
             summary.by_phrasing[pipe.name] = breakdown(rs, "phrasing")
     worse = got_worse(results, previous_results) if compare else []

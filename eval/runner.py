@@ -1,8 +1,10 @@
 """Run a question set through one or more pipelines and score every question.
 
-A pipeline is anything with ``name``, ``search(query, k) -> list[ScoredChunk]`` and an
-``answerer`` with ``answer(query, hits) -> Answer``. Follow-up questions are searched with
-:func:`assistant.query.contextualise`, as in the product.
+A pipeline is anything with ``name`` and ``ask(question, history) -> Answer`` whose answer
+records the chunks it was answered from (``Answer.retrieved``). For minsheng that is
+:meth:`assistant.chain.Assistant.ask`, the function behind ``/api/ask``, the chat page and
+``minsheng ask``: a number in ``summary.md`` is a number a resident gets. Retrieval metrics are
+computed over the chunks the answer was given (``top_k``), not over a deeper list.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from assistant.query import contextualise
 from assistant.types import Answer, ScoredChunk
 from eval.metrics import (
     article_matches,
@@ -30,46 +31,47 @@ from eval.metrics import (
 )
 from eval.schema import Question
 
-KS = (1, 3, 5, 10)
-DEPTH = 10  # results scored per question
+#: Ranks at which hits are counted; "k" is every chunk the answer was given (``top_k``).
+KS = (1, 3)
 
 
 class Pipeline(Protocol):
     name: str
-    answerer: Any
 
-    def search(self, question: str, k: int) -> list[ScoredChunk]: ...
+    def ask(self, question: str, history: Sequence[Any] = ()) -> Answer: ...
 
 
 @dataclass
 class HybridPipeline:
-    """minsheng's own pipeline, over already-built services."""
+    """minsheng's own pipeline, over already-built services: the product's ``ask``."""
 
     services: Any
     name: str = "minsheng"
 
-    @property
-    def answerer(self):
-        return self.services.answerer
-
-    def search(self, question: str, k: int) -> list[ScoredChunk]:
-        return self.services.searcher.search(question, k)
+    def ask(self, question: str, history: Sequence[Any] = ()) -> Answer:
+        return self.services.assistant.ask(question, history)
 
 
 @dataclass
 class QuestionResult:
-    """Everything measured for one question in one pipeline (one line of results.jsonl)."""
+    """Everything measured for one question in one pipeline (one line of results.jsonl).
+
+    ``status`` is the answer's :attr:`~assistant.types.Answer.status`: answered, refused, or
+    neighbour (a labelled answer about another year or region than the one asked).
+    """
 
     id: str
     pipeline: str
     question: str
     topic: str
     phrasing: str
+    kind: str
     answerable: bool
     follow_up: bool
     retrieved: list[dict[str, Any]]
     answer: str
     refused: bool
+    status: str
     metrics: dict[str, float | None]
     timings: dict[str, float]
 
@@ -90,44 +92,47 @@ def _first_only(flags: list[bool]) -> list[bool]:
     return out
 
 
-def score(q: Question, hits: Sequence[ScoredChunk], answer: Answer) -> dict[str, float | None]:
+def score(q: Question, answer: Answer) -> dict[str, float | None]:
     """Per-question metrics; retrieval and answer metrics are None for unanswerable questions.
 
-    Keys: ``doc_hit@k`` (k in 1, 3, 5, 10), ``doc_mrr@10``, ``doc_ndcg@10``; ``article_hit@k``,
-    ``article_mrr@10``, ``article_ndcg@10`` when articles are expected; ``evidence_hit@k``
-    (a chunk in the first k holds every key fact) when key facts exist; ``fact_recall``,
-    ``citations``, ``citations_correct``; ``refusal_correct`` always; ``unanswerable_refused``
-    (1 when an unanswerable question was refused) or ``answerable_answered`` (1 when an
-    answerable one was answered), so both sides of refusal accuracy show.
+    Retrieval is judged on ``answer.retrieved``, the chunks the answer was given, best first.
+
+    Keys: ``doc_hit@1``, ``doc_hit@3``, ``doc_hit@k`` (any of the retrieved chunks),
+    ``doc_mrr``, ``doc_ndcg``; ``article_…`` likewise when articles are expected;
+    ``evidence_hit@…`` (a chunk holds every key fact) when key facts exist; ``fact_recall``
+    (share of key facts in the answer text) and ``facts_all`` (1 when all are);
+    ``citations``, ``citations_correct``; ``refusal_correct`` always: an answerable question
+    must be answered, an unanswerable one refused or answered as a labelled neighbour (another
+    year or region, said so); then ``unanswerable_handled`` and ``unanswerable_refused`` (strictly
+    refused), or ``answerable_answered``.
     """
-    m: dict[str, float | None] = {"refusal_correct": float(answer.refused != q.answerable)}
+    status = answer.status
     if not q.answerable:
-        m["unanswerable_refused"] = float(answer.refused)
-        return m
-    m["answerable_answered"] = float(not answer.refused)
+        handled = status in ("refused", "neighbour")
+        return {"refusal_correct": float(handled), "unanswerable_handled": float(handled), "unanswerable_refused": float(status == "refused")}
+    answered = status == "answered"
+    m: dict[str, float | None] = {"refusal_correct": float(answered), "answerable_answered": float(answered)}
+    hits = answer.retrieved
+    depth = len(hits)
     docs = _ranked_docs(hits)
     # expected_sources are alternatives (copies of one text in several files or formats):
     # the first match is the relevant document, later copies add nothing.
     doc_rel = _first_only([source_matches(d, q.expected_sources) for d in docs])
-    for k in KS:
-        m[f"doc_hit@{k}"] = hit_at_k(doc_rel, k)
-    m["doc_mrr@10"] = reciprocal_rank(doc_rel, DEPTH)
-    m["doc_ndcg@10"] = ndcg_at_k(doc_rel, DEPTH, 1)
+    _ranked_metrics(m, "doc", doc_rel, depth, 1)
     if q.expected_articles:
         art_rel = [
             source_matches(str(h.chunk.metadata.get("file_name", "")), q.expected_sources)
             and article_matches(str(h.chunk.metadata.get("articles", "")), q.expected_articles)
             for h in hits
         ]
-        for k in KS:
-            m[f"article_hit@{k}"] = hit_at_k(art_rel, k)
-        m["article_mrr@10"] = reciprocal_rank(art_rel, DEPTH)
-        m["article_ndcg@10"] = ndcg_at_k(art_rel, DEPTH, len(q.expected_articles))
+        _ranked_metrics(m, "article", art_rel, depth, len(q.expected_articles))
     if q.key_facts:
         evidence = [contains_all(h.chunk.text, q.key_facts) for h in hits]
         for k in KS:
             m[f"evidence_hit@{k}"] = hit_at_k(evidence, k)
+        m["evidence_hit@k"] = hit_at_k(evidence, depth)
         m["fact_recall"] = 0.0 if answer.refused else fact_recall(answer.text, q.key_facts)
+        m["facts_all"] = float(m["fact_recall"] == 1.0)
     # A citation is correct when its chunk holds the quoted sentence (support) and is on
     # topic: from an expected source, or holding one of the key facts.
     correct = 0
@@ -142,22 +147,30 @@ def score(q: Question, hits: Sequence[ScoredChunk], answer: Answer) -> dict[str,
     return m
 
 
+def _ranked_metrics(m: dict[str, float | None], prefix: str, relevant: list[bool], depth: int, n_relevant: int) -> None:
+    for k in KS:
+        m[f"{prefix}_hit@{k}"] = hit_at_k(relevant, k)
+    m[f"{prefix}_hit@k"] = hit_at_k(relevant, depth)
+    m[f"{prefix}_mrr"] = reciprocal_rank(relevant, depth)
+    m[f"{prefix}_ndcg"] = ndcg_at_k(relevant, depth, n_relevant)
+
+
 def run_pipeline(
     pipeline: Pipeline,
     questions: Sequence[Question],
-    top_k: int,
     progress: Callable[[], None] | None = None,
 ) -> list[QuestionResult]:
-    """Search (depth 10) and answer (top ``top_k``) every question; returns one result each."""
+    """Ask every question (with its history) through ``pipeline.ask``; one result each."""
     results = []
     for q in questions:
-        query = contextualise(q.question, [t.model_dump() for t in q.history])
         t0 = time.perf_counter()
-        hits = pipeline.search(query, DEPTH)
-        t1 = time.perf_counter()
-        answer = pipeline.answerer.answer(query, hits[:top_k])
-        t2 = time.perf_counter()
-        timings = {"retrieval": (t1 - t0) * 1000, "answer": (t2 - t1) * 1000, "total": (t2 - t0) * 1000}
+        answer = pipeline.ask(q.question, [t.model_dump() for t in q.history])
+        total = (time.perf_counter() - t0) * 1000
+        timings = {
+            "retrieval": answer.timings.get("retrieval", 0.0),
+            "answer": answer.timings.get("answer", 0.0),
+            "total": total,
+        }
         retrieved = [
             {
                 "rank": i,
@@ -166,7 +179,7 @@ def run_pipeline(
                 "page": h.chunk.metadata.get("page", 0),
                 "score": round(h.score, 5),
             }
-            for i, h in enumerate(hits, start=1)
+            for i, h in enumerate(answer.retrieved, start=1)
         ]
         results.append(
             QuestionResult(
@@ -175,12 +188,14 @@ def run_pipeline(
                 question=q.question,
                 topic=q.topic,
                 phrasing=q.phrasing,
+                kind=q.kind,
                 answerable=q.answerable,
                 follow_up=q.is_follow_up,
                 retrieved=retrieved,
                 answer=answer.text,
                 refused=answer.refused,
-                metrics=score(q, hits, answer),
+                status=answer.status,
+                metrics=score(q, answer),
                 timings=timings,
             )
         )
@@ -214,20 +229,23 @@ def summarise(results: Sequence[QuestionResult]) -> dict[str, Any]:
     return out
 
 
-BREAKDOWN_METRICS = ("doc_hit@5", "doc_mrr@10", "fact_recall", "refusal_correct")
+#: The metrics shown per group in summary.md's breakdown tables (summary.json has them all).
+BREAKDOWN_METRICS = (
+    "doc_hit@k", "doc_mrr", "evidence_hit@k", "fact_recall", "facts_all", "answerable_answered",
+    "unanswerable_handled", "refusal_correct", "citation_precision", "total_p95_ms",
+)
 
 
 def breakdown(results: Sequence[QuestionResult], attribute: str) -> dict[str, dict[str, Any]]:
-    """Per value of ``attribute`` (``topic``, ``phrasing``): n and the mean of the main metrics."""
+    """Per value of ``attribute`` (``kind``, ``topic``, ``phrasing``): every metric of
+    :func:`summarise` over that group's questions, with ``n`` the group's size."""
     groups: dict[str, list[QuestionResult]] = defaultdict(list)
     for r in results:
         groups[str(getattr(r, attribute))].append(r)
     table = {}
     for value, rs in sorted(groups.items()):
-        row: dict[str, Any] = {"n": len(rs)}
-        for key in BREAKDOWN_METRICS:
-            row[key] = _mean([r.metrics[key] for r in rs if r.metrics.get(key) is not None])
-        table[value] = row
+        row = summarise(rs)
+        table[value] = {"n": row.pop("questions"), **row}
     return table
 
 
@@ -240,6 +258,7 @@ class RunSummary:
     """The whole run: per-pipeline summaries and breakdowns, plus run facts."""
 
     pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_kind: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     by_topic: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     by_phrasing: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
