@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from langchain_core.embeddings import Embeddings
 
@@ -71,6 +75,7 @@ class LazyEmbeddings(Embeddings):
         self._impl: HuggingFaceEmbeddings | None = None
         self._cached: Embeddings | None = None
         self._lock = threading.Lock()
+        self._queries: _Lru = _Lru(QUERY_CACHE)
 
     @property
     def loaded(self) -> bool:
@@ -124,8 +129,80 @@ class LazyEmbeddings(Embeddings):
         return self._passage_embedder().embed_documents(texts)
 
     def embed_query(self, text: str) -> list[float]:
-        """Unit-length question vector of length ``dimension``."""
-        return self.load().embed_query(text)
+        """Unit-length question vector of length ``dimension``. The last :data:`QUERY_CACHE`
+        are kept: retrieval and the answerer's sentence scoring ask for the same question."""
+        vector = self._queries.get(text)
+        if vector is None:
+            vector = self._queries.put(text, self.load().embed_query(text))
+        return vector
+
+    def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
+        """Unit-length passage vectors, shape (len(texts), dimension), computed now: for short
+        texts (sentences) that are not worth a place in the on-disk vector cache."""
+        return self.load().embed_documents(list(texts)) if texts else []
+
+
+#: Questions whose vectors :meth:`LazyEmbeddings.embed_query` keeps.
+QUERY_CACHE = 256
+
+
+class _Lru:
+    """A small thread-safe least-recently-used map."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            return None
+
+    def put(self, key, value):
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+        return value
+
+
+class SentenceSimilarity:
+    """Cosine similarity of a question to sentences, by the model that embeds the chunks:
+    ``similarity(question, sentences) -> [cosine, ...]``.
+
+    Sentence vectors stay in memory for the last ``capacity`` sentences (384 float32 each:
+    20,000 take about 31 MB), since the sentences of much-asked documents come back question
+    after question. Embedding a sentence takes about 10 ms on 2 cores, so callers ask for a
+    short list only.
+    """
+
+    def __init__(self, embeddings: LazyEmbeddings, capacity: int = 20_000):
+        self.embeddings = embeddings
+        self._vectors = _Lru(capacity)
+
+    #: Characters of a sentence compared: a policy sentence says what it is about first, and
+    #: the model's cost grows with length (a batch is padded to its longest text).
+    MAX_CHARS = 100
+
+    def __call__(self, question: str, sentences: Sequence[str]) -> list[float]:
+        if not sentences:
+            return []
+        sentences = [s[: self.MAX_CHARS] for s in sentences]
+        missing = list(dict.fromkeys(s for s in sentences if self._vectors.get(s) is None))
+        for text, vector in zip(missing, self.embeddings.embed_passages(missing)):
+            self._vectors.put(text, np.asarray(vector, dtype=np.float32))
+        q = np.asarray(self.embeddings.embed_query(question), dtype=np.float32)
+        out = []
+        for s in sentences:
+            vector = self._vectors.get(s)
+            if vector is None:  # pushed out by another thread meanwhile
+                vector = self._vectors.put(s, np.asarray(self.embeddings.embed_passages([s])[0], dtype=np.float32))
+            out.append(float(vector @ q))
+        return out
 
 
 class _Deferred(Embeddings):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -203,12 +203,20 @@ class LlmRewriter:
         chat_model: any LangChain chat model.
         prompts: the prompt folder.
         turns: how many earlier turns the model sees (the latest ones).
+        fallback: the rule-based rewrite used when the model fails.
     """
 
-    def __init__(self, chat_model: BaseChatModel, prompts: Prompts, turns: int = 6):
+    def __init__(
+        self,
+        chat_model: BaseChatModel,
+        prompts: Prompts,
+        turns: int = 6,
+        fallback: Callable[[str, Sequence[object]], str] = contextualise,
+    ):
         self.chat_model = chat_model
         self.prompts = prompts
         self.turns = turns
+        self.fallback = fallback
 
     def __call__(self, question: str, history: Sequence[object] = ()) -> str:
         earlier = [(role, content.strip()) for role, content in map(turn_text, history) if content.strip()]
@@ -220,7 +228,7 @@ class LlmRewriter:
             reply = str(self.chat_model.invoke([HumanMessage(prompt)]).content).strip()
         except Exception as exc:  # a down LLM must not stop the answer: the rules still work
             log.warning("question rewrite failed (%s); using the rule-based follow-up", exc)
-            return contextualise(question, history)
+            return self.fallback(question, history)
         if not reply or "\n" in reply or len(reply) > 200:
-            return contextualise(question, history)
+            return self.fallback(question, history)
         return reply

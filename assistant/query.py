@@ -8,11 +8,12 @@ use added (:class:`TermMap`): 外地看病 → 异地就医.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from assistant import asks
 from assistant.regions import regions_in
 from assistant.text import normalise, query_terms
 
@@ -38,7 +39,7 @@ def turn_text(turn: Any) -> tuple[str, str]:
     return str(role), str(content or "")
 
 
-def contextualise(question: str, history: Sequence[Any] = ()) -> str:
+def contextualise(question: str, history: Sequence[Any] = (), known: Callable[[str], bool] | None = None) -> str:
     """The search text for ``question`` given earlier turns (oldest first).
 
     A self-contained question is returned unchanged. A follow-up gets the last earlier user
@@ -46,18 +47,42 @@ def contextualise(question: str, history: Sequence[Any] = ()) -> str:
     "广州公租房怎么申请？ 那需要什么材料？". When the follow-up names a region, the earlier
     question's regions are left out ("北京…怎么处罚？", "同样的情况如果发生在山东呢？"
     is searched as a question about 山东).
+
+    A turn is a follow-up when it opens with a connective or pronoun ("那", "其中", "这个"), or
+    when it names no subject of its own: it is short (:data:`SHORT_TURN` characters) and holds
+    no policy term of three or more characters that the index knows (``known``) and the
+    earlier question lacks ("失业保险金最长能领多久？" after a question on 公租房 is a new
+    question; "批下来以后每个月什么时候发钱？" is not).
+
+    Args:
+        known: whether the index holds a term; without it, a turn of fewer than two terms is a
+            follow-up.
     """
     question = question.strip()
     previous = [content for role, content in map(turn_text, history) if role == "user" and content.strip()]
     if not previous:
         return question
-    if _FOLLOW_UP.match(question) or len(query_terms(question)) < _MIN_TERMS:
-        earlier = previous[-1].strip()
+    earlier = previous[-1].strip()
+    if _FOLLOW_UP.match(question) or _names_no_subject(question, earlier, known):
         if regions_in(question):
             for name in sorted(regions_in(earlier), key=len, reverse=True):
                 earlier = re.sub(f"{re.escape(name)}(?:省|市|自治区)?", "", earlier)
         return f"{earlier} {question}"
     return question
+
+
+#: Characters up to which a turn that names no policy term of its own is a follow-up.
+SHORT_TURN = 25
+
+
+def _names_no_subject(question: str, earlier: str, known: Callable[[str], bool] | None) -> bool:
+    terms = query_terms(question)
+    if known is None:
+        return len(terms) < _MIN_TERMS
+    if len(question) > SHORT_TURN:
+        return False
+    before = normalise(earlier)
+    return not any(len(t) >= 3 and t not in before and known(t) for t in terms)
 
 
 class TermMap:
@@ -118,15 +143,7 @@ class TermMap:
         return f"{question} {' '.join(extra)}" if extra else question
 
 
-_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
-_RELATIVE_YEAR = {"前年": -2, "去年": -1, "今年": 0, "本年度": 0, "明年": 1}
-
-
 def years_in(question: str, today: date | None = None) -> set[int]:
     """Years a question asks about: "2025年" -> {2025}; 今年/去年/明年/前年 count from
-    ``today`` (default: the current date)."""
-    text = normalise(question)
-    found = {int(y) for y in _YEAR.findall(text)}
-    base = (today or date.today()).year
-    found |= {base + delta for word, delta in _RELATIVE_YEAR.items() if word in text}
-    return found
+    ``today`` (default: the current date). See :func:`assistant.asks.years_in`."""
+    return asks.years_in(question, (today or date.today()).year)

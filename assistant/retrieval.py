@@ -196,6 +196,11 @@ class HybridSearcher:
         snap = self._snap or self._snapshot()
         return snap.bm25.term_idf(term)
 
+    def knows(self, term: str) -> bool:
+        """Whether any indexed text holds ``term`` (as last refreshed; cheap)."""
+        snap = self._snap or self._snapshot()
+        return term in snap.bm25.vocab
+
     def search(self, question: str, k: int, filters: SearchFilters | None = None) -> list[ScoredChunk]:
         """The ``k`` best chunks for ``question``, best first, with per-retriever evidence.
 

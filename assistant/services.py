@@ -6,13 +6,14 @@ and each other through their constructors.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from assistant.answering import ExtractiveAnswerer, RelevancePolicy
 from assistant.chain import Assistant, Rewriter
 from assistant.generative import GenerativeAnswerer, LlmRewriter
 from assistant.documents import DocumentService
-from assistant.embeddings import LazyEmbeddings
+from assistant.embeddings import LazyEmbeddings, SentenceSimilarity
 from assistant.feedback import FeedbackStore
 from assistant.lookup import Lookup
 from assistant.prompts import Prompts
@@ -51,6 +52,13 @@ class Services:
         self.embeddings.load()
         self.embeddings.embed_query("预热")
         self.searcher.lexical_index()
+
+
+def relevance_policy(settings: Settings) -> RelevancePolicy:
+    """The answerer's relevance thresholds from ``settings`` (the rest keep their defaults)."""
+    return RelevancePolicy(
+        threshold=settings.score_threshold, strong=settings.score_threshold_strong, min_coverage=settings.min_term_coverage
+    )
 
 
 def build_services(settings: Settings) -> Services:
@@ -102,20 +110,17 @@ def build_services(settings: Settings) -> Services:
     extractive = ExtractiveAnswerer(
         prompts,
         term_weight=searcher.term_idf,
-        policy=RelevancePolicy(
-            threshold=settings.score_threshold,
-            strong=settings.score_threshold_strong,
-            min_coverage=settings.min_term_coverage,
-        ),
+        policy=relevance_policy(settings),
         hotline=settings.hotline,
         synonyms=term_map.alternatives if term_map is not None else None,
+        similarity=SentenceSimilarity(embeddings),
     )
     answerer: ExtractiveAnswerer | GenerativeAnswerer = extractive
-    rewrite: Rewriter = contextualise
+    rewrite: Rewriter = functools.partial(contextualise, known=searcher.knows)
     if settings.llm_base_url or settings.llm_gguf_path:
         chat_model = _chat_model(settings)
         answerer = GenerativeAnswerer(chat_model, prompts, extractive)
-        rewrite = LlmRewriter(chat_model, prompts)
+        rewrite = LlmRewriter(chat_model, prompts, fallback=rewrite)
     assistant = Assistant(retriever, answerer, rewrite)
     lookup = Lookup(searcher, term_map, settings.hotline)
     documents = DocumentService(store, ingestor.manifest, ingestor, settings.data_dir / "uploads")

@@ -117,7 +117,7 @@ class Settings(BaseSettings):
     )
     reranker_top_n: int = Field(default=20, ge=1, description="Fused candidates the reranker scores.")
     score_threshold: float = Field(
-        default=0.85,
+        default=0.875,
         ge=0.0,
         le=1.0,
         description=(

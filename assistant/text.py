@@ -110,8 +110,19 @@ def query_terms(text: str) -> tuple[str, ...]:
 
 
 def sentences(text: str) -> list[str]:
-    """Split ``text`` after 。！？； (and ASCII equivalents) and at line breaks; drops blanks."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    """Split ``text`` after 。！？； (and ASCII equivalents) and at line breaks, but not inside
+    a title in 《》 on the same line ("《本月起，这笔钱直接发放至个人！》" is one name); drops
+    blanks."""
+    out: list[str] = []
+    for line in text.splitlines():
+        pieces: list[str] = []
+        for part in _SENTENCE_END.split(line):
+            if pieces and pieces[-1].count("《") > pieces[-1].count("》"):
+                pieces[-1] += part  # the break fell inside a book title: keep the title whole
+            elif part:
+                pieces.append(part)
+        out += [p.strip() for p in pieces if p.strip()]
+    return out
 
 
 def after_overlap(text: str, following: str, limit: int = 120) -> str:

@@ -33,9 +33,8 @@ def main() -> None:
 
     from pypdf import PdfReader
 
-    from assistant.answering import RelevancePolicy
     from assistant.prompts import Prompts
-    from assistant.services import build_services
+    from assistant.services import build_services, relevance_policy
     from eval.baseline import NaivePipeline
     from ingest.loaders import load_file
     from ingest.pdf import needs_ocr
@@ -54,7 +53,7 @@ def main() -> None:
 
         naive = None
         if not args.no_naive:
-            policy = RelevancePolicy(settings.score_threshold, settings.score_threshold_strong, settings.min_term_coverage)
+            policy = relevance_policy(settings)
             naive = NaivePipeline(services.embeddings, Path(tmp) / "naive", Prompts(settings.prompts_dir), policy, settings.hotline)
             nrep = naive.ingest([args.corpus])
             n_chunks = naive.store.count()

@@ -136,7 +136,7 @@ def probe(pipeline: str, data: Path, rounds: int) -> dict[str, float]:
     """Run in a fresh process: time to first answer, then warm latencies and peak RSS."""
     t0 = time.perf_counter()
     questions = [json.loads(line)["question"] for line in QUESTIONS.open(encoding="utf-8")]
-    from assistant.services import build_services
+    from assistant.services import build_services, relevance_policy
 
     services = build_services(Settings(data_dir=data))
     if pipeline == "minsheng":
@@ -144,13 +144,12 @@ def probe(pipeline: str, data: Path, rounds: int) -> dict[str, float]:
         search = lambda q: services.searcher.search(q, services.settings.top_k)  # noqa: E731
         answer = services.assistant.ask
     else:
-        from assistant.answering import RelevancePolicy
         from assistant.prompts import Prompts
         from eval.baseline import NaivePipeline
 
         s = services.settings
         naive = NaivePipeline(services.embeddings, data / "naive", Prompts(s.prompts_dir),
-                              RelevancePolicy(s.score_threshold, s.score_threshold_strong, s.min_term_coverage), s.hotline)
+                              relevance_policy(s), s.hotline)
         search = lambda q: naive.search(q, s.top_k)  # noqa: E731
         answer = lambda q: naive.answerer.answer(q, naive.search(q, s.top_k))  # noqa: E731
         answer(questions[0])
@@ -207,9 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(probe(args.probe, args.data_dir, args.rounds)))
         return 0
 
-    from assistant.answering import RelevancePolicy
     from assistant.prompts import Prompts
-    from assistant.services import build_services
+    from assistant.services import build_services, relevance_policy
     from eval.baseline import NaivePipeline
 
     paths = corpus_paths(args.corpus, args.copies)
@@ -235,8 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             f"({len(texts)} stored chunks embedded without the vector cache)")
         if args.prepare:
             naive = NaivePipeline(services.embeddings, data / "naive", Prompts(settings.prompts_dir),
-                                  RelevancePolicy(settings.score_threshold, settings.score_threshold_strong,
-                                                  settings.min_term_coverage), settings.hotline)
+                                  relevance_policy(settings), settings.hotline)
             out(f"naive ingest: {naive.ingest(paths).seconds:.0f} s; vectors are cached for later runs")
             return 0
         vectors = "all embedded" if args.cold else "vector cache on"
@@ -247,8 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         rows["minsheng"]["re-ingest"] = f"{median_seconds(lambda: services.ingestor.ingest(paths), args.repeats):.2f} s"
         if not args.no_naive:
             naive = NaivePipeline(services.embeddings, data / "naive", Prompts(settings.prompts_dir),
-                                  RelevancePolicy(settings.score_threshold, settings.score_threshold_strong,
-                                                  settings.min_term_coverage), settings.hotline)
+                                  relevance_policy(settings), settings.hotline)
             nrep = naive.ingest(paths)
             n = naive.store.count()
             rows["naive"]["chunks"] = f"{n:,}"

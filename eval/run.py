@@ -37,9 +37,8 @@ def evaluate(
         ValueError: a baseline was asked for without a corpus, or an unknown baseline.
         FileNotFoundError: ``compare`` is not a run folder.
     """
-    from assistant.answering import RelevancePolicy
     from assistant.prompts import Prompts
-    from assistant.services import build_services
+    from assistant.services import build_services, relevance_policy
     from eval.baseline import NaivePipeline
 
     questions: list[Question] = load_questions(questions_path)
@@ -74,7 +73,7 @@ def evaluate(
                     services.embeddings,
                     Path(tmp) / "naive",
                     Prompts(settings.prompts_dir),
-                    RelevancePolicy(settings.score_threshold, settings.score_threshold_strong, settings.min_term_coverage),
+                    relevance_policy(settings),
                     settings.hotline,
                     top_k=settings.top_k,
                 )

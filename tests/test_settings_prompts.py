@@ -36,7 +36,9 @@ PINNED = {
     "refusal": {"question", "hotline"},
     "region_refusal": {"region", "others", "hotline"},
     "empty_question": set(),
-    "extractive_answer": {"points"},
+    "extractive_answer": {"lead", "points"},
+    "neighbour_year": {"have", "asked", "what", "quote", "hotline"},
+    "figure_missing": {"titles", "what", "hotline"},
     "answer_system": {"hotline"},
     "answer_user": {"sources", "question"},
 }

@@ -2,7 +2,6 @@
 
 from datetime import date
 
-from assistant.answering import wanted_figure
 from assistant.query import contextualise, years_in
 from ingest.versions import REPLACED_BY, in_force, replacements, version_key
 from tests.conftest import KNOWLEDGE, LAWS
@@ -34,16 +33,11 @@ def test_replacements_order_versions_by_date_and_leave_undated_pairs_alone():
     assert not in_force({"date": "2030-01-01"}), "a text not yet in effect is not in force"
 
 
-def test_time_words_and_wanted_figures():
+def test_time_words():
     today = date(2026, 11, 29)
     assert years_in("2025年的低保标准", today) == {2025}
     assert years_in("今年和去年的补贴", today) == {2026, 2025}
     assert years_in("低保标准", today) == set()
-    assert wanted_figure("上海低保标准是每人每月多少钱？") == "金额"
-    assert wanted_figure("失业保险金能领多久") == "天数或期限"
-    assert wanted_figure("应当在多少个工作日内办结") == "天数或期限"
-    assert wanted_figure("缴费比例是多少") == "比例"
-    assert wanted_figure("异地就医怎么备案") == ""
 
 
 def test_a_follow_up_naming_a_region_drops_the_earlier_region():

@@ -1,0 +1,107 @@
+"""Reading a question (the slot it asks for, its years, regions, topic and asking clause) and
+reading a sentence as evidence (what it states, which year it speaks for, whether it is page
+furniture). Pure rules: the behaviour they produce on real documents is in test_answerability."""
+
+import pytest
+
+from assistant.asks import Slot, asking_clause, fills, filler, read_question
+from assistant.evidence import is_clutter, is_title_line, years_of
+
+
+def _slots(question):
+    return read_question(question, 2026).slots
+
+
+@pytest.mark.parametrize(
+    "question,first",
+    [
+        ("上海低保标准是每人每月多少钱？", Slot.AMOUNT),
+        ("失业保险金能领多久", Slot.DURATION),
+        ("应当在多少个工作日内办结", Slot.DEADLINE),
+        ("灵活就业人员缴费比例是多少", Slot.RATE),
+        ("单身要多大年纪才能申请公租房", Slot.AGE),
+        ("2024年改造了多少个老旧小区", Slot.COUNT),
+        ("住房保障中心的咨询电话是多少", Slot.CONTACT),
+        ("去哪里申请", Slot.CHANNEL),
+        ("申请要带哪些材料", Slot.LIST),
+        ("骗领低保会有什么后果", Slot.CONSEQUENCE),
+        ("这个条例的文号是什么", Slot.META),
+        ("村道路面宽度一般不低于多少", Slot.NUMBER),
+        ("那这个补贴批下来一次能领几年？", Slot.DURATION),
+        ("能领多少钱吗", Slot.AMOUNT),
+    ],
+)
+def test_the_slot_a_question_asks_for(question, first):
+    assert _slots(question)[0] is first
+
+
+def test_a_specific_figure_replaces_the_bare_number_and_yes_no_comes_last():
+    assert _slots("费用能报销多少比例？") == (Slot.RATE,)
+    assert _slots("能罚款吗？罚多少？")[0] is Slot.AMOUNT
+    assert _slots("异地就医怎么备案") == (Slot.PROCEDURE,)
+
+
+def test_a_story_is_read_for_what_it_asks():
+    q = "我去一家公司面试，HR还问我打算什么时候要孩子。公司这样做合法吗？"
+    ask = read_question(q, 2026)
+    assert ask.slots == (Slot.YESNO,), "the time word in the story is not what is asked"
+    assert asking_clause("我爸瘫在床上三年了，请了保姆在家照顾，听说有个保险能报销护理费，每个月能报多少？") == (
+        "听说有个保险能报销护理费，每个月能报多少？"
+    )
+
+
+def test_years_regions_topic_and_count_units():
+    ask = read_question("广州2027年的城乡低保标准是每人每月多少钱？", 2026)
+    assert ask.years == {2027} and ask.regions == {"广州"}
+    assert "2027" not in ask.topic_terms and "广州" not in ask.topic_terms and "多少钱" not in ask.topic_terms
+    assert {"城乡", "低保"} <= set(ask.topic_terms)
+    assert read_question("今年的补贴是多少", 2026).years == {2026}
+    assert read_question("改造了多少个小区、惠及多少户", 2026).count_units == "个户"
+    assert read_question("社会救助暂行办法 第十一条", 2026).articles == ("第十一条",)
+
+
+@pytest.mark.parametrize(
+    "slot,sentence,stated",
+    [
+        (Slot.AMOUNT, "全市城乡最低生活保障标准为每人每月1309元。", "1309元"),
+        (Slot.AMOUNT, "标准为生育当月本人失业保险金的三倍。", "金的三倍"),
+        (Slot.AMOUNT, "该单元三分之二以上的业主书面同意。", ""),
+        (Slot.AMOUNT, "按照本市最低工资标准的百分之九十按月计发。", "资标准的百分之九十"),
+        (Slot.AMOUNT, "滞纳金按日加收千分之五。", "金按日加收千分之五"),
+        (Slot.AMOUNT, "对直接负责的主管人员依法给予处分。", ""),
+        (Slot.DURATION, "后台工作人员将在2个工作日内完成审批。", "2个工作日内"),
+        (Slot.DURATION, "公示七日。", "七日"),
+        (Slot.DEADLINE, "大中专院校毕业未满5年的，可以申请。", "未满5年"),
+        (Slot.AGE, "年满35周岁的单身人员可作为独立家庭进行申请。", "35周岁"),
+        (Slot.CONTACT, "可拨打020-12345咨询。", "020-12345"),
+        (Slot.RATE, "灵活就业人员的缴费比例为20%。", "20%"),
+    ],
+)
+def test_what_a_sentence_states(slot, sentence, stated):
+    assert filler(slot, sentence) == stated
+    assert fills(slot, sentence) == bool(stated)
+
+
+def test_a_count_is_of_the_units_asked_and_never_one_by_one():
+    assert fills(Slot.COUNT, "共实施十大类44项民生实事工程。", "项")
+    assert not fills(Slot.COUNT, "共实施十大类44项民生实事工程。", "户")
+    assert not fills(Slot.COUNT, "一个个承诺在实干笃行中得以兑现。", "个")
+
+
+def test_web_page_furniture_and_title_lines_are_not_evidence():
+    for line in ("【文字解读】【一图读懂】【音频解读】", "来源：广州市医疗保障局", "发布日期：2025-12-03 16:47:44", "2025-12-03", "好消息来了！", "青海日报记者 贾泓"):
+        assert is_clutter(line), line
+    assert not is_clutter("符合条件的参保职工可按规定由职工本人申请生育津贴。")
+    assert not is_clutter("【六个月以上单位发放工资的银行流水单】等材料需一并提交，缺一不可。")
+    assert is_title_line("《广州市长期护理保险试行办法》", "广州市长期护理保险试行办法")
+    assert is_title_line("【人社】广州市劳动人事争议仲裁网上申请流程", "广州市劳动人事争议仲裁网上申请流程")
+    assert not is_title_line("广州市长期护理保险试行办法所称失能人员，是指…", "广州市长期护理保险试行办法")
+
+
+def test_the_year_a_text_speaks_for():
+    bound = years_of("（一）全市城乡最低生活保障标准为每人每月1309元。", "广州市2025年城乡最低生活保障标准")
+    assert bound.bound == {2025} and not bound.covers({2027}) and bound.covers({2025})
+    standing = years_of("失业保险金的标准，不得低于城市居民最低生活保障标准。")
+    assert standing.covers({2030}), "a rule bound to no year speaks for every year"
+    started = years_of("2025年12月1日起生育津贴由参保职工本人申请，直接发放至个人。")
+    assert started.bound == frozenset() and started.start == {2025} and started.covers({2026})
