@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from assistant.asks import Ask, FIGURE_SLOTS, Slot, filler, read_question
@@ -127,6 +127,15 @@ def _statements(text: str) -> list[str]:
     if pending:
         out.append(_clean(pending))
     return out
+
+
+@dataclass(frozen=True)
+class TermWeights:
+    """How much each topic term of a question counts (idf): ``core`` the terms of what it asks,
+    ``story`` the rest of a long question's terms, which add when a text holds them."""
+
+    core: dict[str, float]
+    story: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -268,7 +277,7 @@ class ExtractiveAnswerer:
             clause=f"{searched.clause} {typed.clause}" if typed.clause not in searched.clause else searched.clause,
         )
 
-    def weights(self, ask: Ask, focus: Ask | None = None) -> dict[str, float]:
+    def weights(self, ask: Ask, focus: Ask | None = None) -> TermWeights:
         """How much each topic term of ``ask`` counts when judging whether a text is about the
         question: its idf in the index.
 
@@ -277,8 +286,9 @@ class ExtractiveAnswerer:
         mostly about something the knowledge base never mentions is not covered, but not so
         much that one unusual word outweighs the rest. Single characters, and unknown parts of
         a longer term (jieba's search mode cuts 低保户 into 低保, 保户 and 低保户) are left out.
-        In a long question, the terms of the story around the ask count half. The terms the
-        user typed in a follow-up (``focus``) count twice, since the new turn says what is
+        In a long question the terms of the asking clause are the core; the story's terms add
+        at half weight when a text holds them and are not missed when it does not. The terms
+        the user typed in a follow-up (``focus``) count twice, since the new turn says what is
         wanted now.
         """
         unknown = self.term_weight("\uffff")  # the idf the index gives a term it has never seen
@@ -297,14 +307,14 @@ class ExtractiveAnswerer:
                 weights[t] = max(known[t], 1e-6)
             elif not any(t != other and t in other for other in terms):
                 weights[t] = ordinary
-        clause = set(ask.clause_terms)
-        for t in weights:
-            if t not in clause:
-                weights[t] *= 0.5
         for t in focus.topic_terms if focus else ():
             if t in weights:
                 weights[t] *= 2
-        return weights
+        clause = set(ask.clause_terms)
+        core = {t: w for t, w in weights.items() if t in clause}
+        if not core:
+            return TermWeights(weights)
+        return TermWeights(core, {t: 0.5 * w for t, w in weights.items() if t not in clause})
 
     def coverage(self, question: str, text: str) -> float:
         """Share (0..1) of the idf-weighted topic terms of ``question`` that occur in ``text``,
@@ -312,11 +322,13 @@ class ExtractiveAnswerer:
         ask = read_question(question, self.this_year())
         return self._cover(self.weights(ask), normalise(text))
 
-    def _cover(self, weights: dict[str, float], hay: str) -> float:
-        total = sum(weights.values())
+    def _cover(self, weights: TermWeights, hay: str) -> float:
+        total = sum(weights.core.values())
         if not total:
             return 0.0
-        return sum(w for t, w in weights.items() if self._has(t, hay)) / total
+        found = sum(w for t, w in weights.core.items() if self._has(t, hay))
+        found += sum(w for t, w in weights.story.items() if self._has(t, hay))
+        return min(1.0, found / total)
 
     def _has(self, term: str, hay: str) -> bool:
         """Whether normalised text ``hay`` contains ``term`` or one of its official synonyms."""
@@ -324,7 +336,7 @@ class ExtractiveAnswerer:
 
     # -- which chunks may answer -----------------------------------------------------------
 
-    def _relevant(self, weights: dict[str, float], hit: ScoredChunk) -> bool:
+    def _relevant(self, weights: TermWeights, hit: ScoredChunk) -> bool:
         """Whether ``hit`` is about the question (see :class:`RelevancePolicy`)."""
         p = self.policy
         cos = hit.dense_score if hit.dense_score is not None else 0.0
@@ -394,12 +406,12 @@ class ExtractiveAnswerer:
 
     # -- which sentences answer ------------------------------------------------------------
 
-    def candidates(self, ask: Ask, weights: dict[str, float], pool: Pool) -> list[Candidate]:
+    def candidates(self, ask: Ask, weights: TermWeights, pool: Pool) -> list[Candidate]:
         """Every sentence of the pool's chunks that may be quoted, scored.
 
         The score adds: the share of topic terms in the sentence, or 0.7 of the previous
-        sentence's, or 0.6 of its article's first (0.6), and in its chunk's title and headings
-        (0.25, the heading often names what a sentence is about: "能领多少");
+        sentence's, or 0.6 of its article's first (0.6), and in its chunk's headings (0.25, the
+        heading often names what a sentence is about: "能领多少");
         :data:`SLOT_BONUS` when it states the first slot asked and 0.03 for each other; a little for
         the chunk's rank (earlier retrieved first, neighbours after the chunk they came with);
         and a little for an early place in the chunk (a policy states its rule before its
@@ -409,7 +421,13 @@ class ExtractiveAnswerer:
         for i, hit in enumerate(pool.hits):
             title = hit.chunk.title.strip()
             heading_line = hit.chunk.context_text().split("\n", 1)[0]
-            context = self._cover(weights, normalise(heading_line))
+            # The heading path, not the title: a document's title names all its chunks alike
+            # and cannot tell which part of it is about the question.
+            context = self._cover(weights, normalise(heading_line.removeprefix(title)))
+            # A heading that asks what the question asks ("能领多少", an FAQ's question) marks
+            # the sentences under it as the answer's place.
+            heading = normalise(str(hit.chunk.metadata.get("heading", "")))
+            echo = 0.1 if any(len(a) >= 2 and normalise(a) in heading for a in ask.asked_spans) else 0.0
             text = completed_text(hit)
             rank = pool.parent[i] + (0.5 if i >= pool.retrieved else 0.0)
             # One check per chunk; only a chunk holding a planted instruction (left by an
@@ -427,7 +445,7 @@ class ExtractiveAnswerer:
                 lead = lead if pos and lead else own
                 previous = own
                 filled = filled_slots(s, ask.slots, ask.count_units)
-                score = 0.6 * cover + 0.25 * context + 0.06 / (1 + rank) - 0.002 * pos
+                score = 0.6 * cover + 0.25 * context + 0.06 / (1 + rank) - 0.002 * pos + echo
                 if ask.slots and ask.slots[0] in filled:
                     score += SLOT_BONUS[ask.slots[0]]
                 score += 0.03 * len(filled - {ask.slots[0]} if ask.slots else filled)
@@ -473,23 +491,25 @@ class ExtractiveAnswerer:
             if id(c) not in chosen:
                 c.score -= self.MEANING_WEIGHT
 
-    def _on_subject(self, c: Candidate, covering: set[int], best_cover: float, best_meaning: float | None) -> bool:
+    def _on_subject(self, c: Candidate, best_cover: float, best_meaning: float | None) -> bool:
         """Whether a sentence speaks about the question's subject: it names a good part of it
-        (``subject``, or nearly as much as the sentence that names most), its heading or its
-        chunk covers the question, or it is the sentence closest to the question in meaning.
-        A resident's story adds words no policy uses, so what counts is relative."""
+        (``subject``, or nearly as much as the sentence that names most; a sentence inherits
+        from the one before it, see :meth:`candidates`), its heading covers the question, or
+        it is the sentence closest to the question in meaning. A resident's story adds words
+        no policy uses, so what counts is relative. (A chunk that covers the question as a
+        whole is not enough: a fact sheet's 提醒 on penalties shares its chunk with the benefit.)"""
         p = self.policy
         if c.cover >= p.subject or (c.cover > 0 and c.cover >= 0.75 * best_cover):
             return True
-        if c.context >= p.min_coverage or c.hit in covering:
+        if c.context >= p.min_coverage:
             return True
         return c.meaning is not None and best_meaning is not None and c.meaning >= best_meaning - 0.005
 
-    def _stating(self, slot: Slot, cands: Sequence[Candidate], covering: set[int]) -> Candidate | None:
+    def _stating(self, slot: Slot, cands: Sequence[Candidate]) -> Candidate | None:
         """The best sentence that states ``slot`` and is about the question's subject."""
         best_cover = max((c.cover for c in cands), default=0.0)
         best_meaning = max((c.meaning for c in cands if c.meaning is not None), default=None)
-        stating = [c for c in cands if slot in c.filled and self._on_subject(c, covering, best_cover, best_meaning)]
+        stating = [c for c in cands if slot in c.filled and self._on_subject(c, best_cover, best_meaning)]
         return max(stating, key=lambda c: c.score) if stating else None
 
     def _choose(self, ask: Ask, cands: list[Candidate], pool: Pool) -> list[Candidate]:
@@ -559,10 +579,9 @@ class ExtractiveAnswerer:
         chosen = self._choose(ask, cands, pool)
         if not chosen:
             return self.refusal(shown)
-        covering = {i for i, h in enumerate(pool.hits) if self._cover(weights, normalise(h.chunk.context_text())) >= self.policy.min_coverage}
         evidence = chosen[0]
         for slot in ask.figure_slots:
-            stating = self._stating(slot, cands, covering)
+            stating = self._stating(slot, cands)
             if stating is None:
                 if slot == ask.figure_slots[0]:
                     titles = "、".join(dict.fromkeys(f"《{pool.hits[c.hit].chunk.title}》" for c in chosen))
@@ -663,7 +682,7 @@ class ExtractiveAnswerer:
             question=shown, text=text, citations=[citation], neighbour=f"问的是{asked}，知识库只收录了{held}的{what}"
         )
 
-    def _metadata_answer(self, ask: Ask, shown: str, relevant: Sequence[ScoredChunk], weights: dict[str, float]) -> Answer | None:
+    def _metadata_answer(self, ask: Ask, shown: str, relevant: Sequence[ScoredChunk], weights: TermWeights) -> Answer | None:
         """A question about a document's 文号, 发文机关, 施行日期 or validity, answered from the
         metadata of the document it names (the retrieved one whose title covers most of the
         question); None when that metadata does not hold what is asked."""

@@ -218,7 +218,12 @@ def topic_terms(text: str, asked: tuple[str, ...] = ()) -> tuple[str, ...]:
         text = text.replace(phrase, " ")
     text = _REGION_MENTION.sub(" ", _drop_regions(text))
     text = _YEAR.sub(" ", text)
-    return query_terms(text)
+    return tuple(t for t in query_terms(text) if t not in _NOT_TOPIC)
+
+
+#: Words of quantity and time that say how often or how much, never what about: "每个月",
+#: "一次", "现在", "已经" appear in questions on every topic.
+_NOT_TOPIC = frozenset("每个 每月 每年 每人 每天 每次 一个 一次 一年 一般 现在 目前 已经 还要 还能 还有 之前 以后 时候 的话".split())
 
 
 _REGION_MENTION = re.compile(r"(?<![\u4e00-\u9fff])(?:省|市|区|县)(?=[\u4e00-\u9fff]|$)")

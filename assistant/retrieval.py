@@ -255,23 +255,26 @@ class HybridSearcher:
         return ranked
 
     def neighbours(self, chunk: Chunk, snap: "_Snapshot | None" = None) -> list[Chunk]:
-        """The other chunks of ``chunk``'s article (without one article, of its file), in
-        document order: the nearest ones, up to ``neighbour_chars``."""
+        """The other chunks of ``chunk``'s article, then the chunks around it in its file
+        (the next article often goes on with the matter: 受理, then 审核, then 审批), nearest
+        first, up to ``neighbour_chars``; returned in document order."""
         snap = snap or self._snapshot()
-        siblings = snap.sections.get(_section_key(chunk), [])
-        if len(siblings) < 2:
-            return []
-        at = next((i for i, c in enumerate(siblings) if c.id == chunk.id), None)
-        if at is None:
-            return []
-        order = sorted((i for i in range(len(siblings)) if i != at), key=lambda i: (abs(i - at), i))
-        picked, used = [], 0
-        for i in order:
-            used += len(siblings[i].text)
-            if used > self.neighbour_chars:
-                break
-            picked.append(i)
-        return [siblings[i] for i in sorted(picked)]
+        article = snap.sections.get(_section_key(chunk), []) if _section_key(chunk)[1] != "file" else []
+        document = snap.sections.get((str(chunk.metadata.get("source", "")), "file"), [])
+        picked: list[Chunk] = []
+        used = 0
+        for group in (article, document):
+            at = next((i for i, c in enumerate(group) if c.id == chunk.id), None)
+            if at is None:
+                continue
+            for i in sorted((i for i in range(len(group)) if i != at), key=lambda i: (abs(i - at), -i)):
+                if any(group[i].id == p.id for p in picked):
+                    continue
+                if used + len(group[i].text) > self.neighbour_chars:
+                    break
+                used += len(group[i].text)
+                picked.append(group[i])
+        return sorted(picked, key=lambda c: int(c.metadata.get("chunk_index", 0) or 0))
 
 
 @dataclass

@@ -36,7 +36,8 @@ mark {background: #ffe58a; padding: 0 1px;}
 
 
 def render_answer(answer: Answer) -> str:
-    """Markdown for one answer: the text, then a collapsible block per source with 发文机关,
+    """Markdown for one answer: a warning line when it gives another year's figure than the one
+    asked (:attr:`Answer.neighbour`), the text, then a collapsible block per source with 发文机关,
     文号, 条款, page, date, the supporting sentence and a link to the original document.
 
     Document text is escaped, so nothing in a document is ever rendered as HTML.
@@ -44,6 +45,9 @@ def render_answer(answer: Answer) -> str:
     parts = [html.escape(answer.text).replace("\n", "  \n")]
     if answer.partial:
         return parts[0] + " …"
+    if answer.status == "neighbour":
+        # Not the answer asked for, but the nearest the knowledge base holds: say so first.
+        parts.insert(0, f"**⚠ 不是所问内容，仅供参考：{html.escape(answer.neighbour)}**\n\n")
     if answer.flagged:
         parts.append(f"\n\n（已删去{len(answer.flagged)}句无法在原文中核实的内容）")
     if answer.citations:
