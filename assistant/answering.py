@@ -45,7 +45,8 @@ class RelevancePolicy:
     A chunk is about the question when its cosine similarity plus ``cover_weight`` times the
     share of the question's topic terms it holds (idf-weighted, :meth:`ExtractiveAnswerer.weights`)
     reaches ``strong``, its cosine is at least ``threshold``, and it holds at least
-    ``min_topic`` of those terms unless its cosine alone reaches ``sure``. Whether it answers
+    ``min_topic`` of those terms unless its cosine alone reaches ``sure``; or when its cosine
+    is at least ``threshold`` and both retrievers rank it first. Whether it answers
     is decided after, sentence by sentence (:meth:`ExtractiveAnswerer.answer`): a chunk on the
     topic that states no figure of the kind asked, or another year's, does not. A sentence is
     about the question's subject when it holds ``subject`` of the topic terms, or its heading
@@ -342,6 +343,10 @@ class ExtractiveAnswerer:
         cos = hit.dense_score if hit.dense_score is not None else 0.0
         if cos < p.threshold:
             return False
+        # Both retrievers put it first: BM25 (with the official terms of everyday words) and
+        # the dense model agree, though the question's words are mostly not the text's.
+        if hit.lexical_rank == 1 and hit.dense_rank == 1:
+            return True
         cover = self._cover(weights, normalise(hit.chunk.context_text()))
         return cos + p.cover_weight * cover >= p.strong and (cover >= p.min_topic or cos >= p.sure)
 
