@@ -589,9 +589,7 @@ class ExtractiveAnswerer:
             stating = self._stating(slot, cands)
             if stating is None:
                 if slot == ask.figure_slots[0]:
-                    titles = "、".join(dict.fromkeys(f"《{pool.hits[c.hit].chunk.title}》" for c in chosen))
-                    text = self.prompts.render("figure_missing", titles=titles, what=slot.value, hotline=self.hotline)
-                    return Answer(question=shown, text=text, refused=True)
+                    return self._figure_missing(shown, slot, chosen, pool)
                 continue
             if slot == ask.figure_slots[0]:
                 evidence = stating
@@ -603,6 +601,19 @@ class ExtractiveAnswerer:
             return self._neighbour_year(ask, shown, evidence, hit, sorted(span.bound))
         chosen = self._with_sequel(ask, evidence, chosen, cands)
         return self._compose(ask, shown, chosen, evidence, pool)
+
+    def _figure_missing(self, shown: str, slot: Slot, chosen: list[Candidate], pool: Pool) -> Answer:
+        """The refusal for a question whose documents are found but state no figure of the
+        kind asked: it names them and quotes the sentence closest to the question, so that a
+        hotline operator sees what the documents do say (often who sets the figure)."""
+        best = chosen[0]
+        hit = pool.hits[best.hit]
+        titles = "、".join(dict.fromkeys(f"《{pool.hits[c.hit].chunk.title}》" for c in chosen))
+        text = self.prompts.render(
+            "figure_missing", titles=titles, what=slot.value, said=f"{best.text}[1]", hotline=self.hotline
+        )
+        citation = Citation(n=1, chunk=hit.chunk, quote=best.text, score=hit.score)
+        return Answer(question=shown, text=text, citations=[citation], refused=True)
 
     def _with_sequel(self, ask: Ask, evidence: Candidate, chosen: list[Candidate], cands: Sequence[Candidate]) -> list[Candidate]:
         """The quotes with the sentence that follows the evidence in its chunk, when that

@@ -136,6 +136,10 @@ class LazyEmbeddings(Embeddings):
             vector = self._queries.put(text, self.load().embed_query(text))
         return vector
 
+    def forget_queries(self) -> None:
+        """Drop the kept question vectors (for a benchmark that times a question's embedding)."""
+        self._queries.clear()
+
     def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
         """Unit-length passage vectors, shape (len(texts), dimension), computed now: for short
         texts (sentences) that are not worth a place in the on-disk vector cache."""
@@ -160,6 +164,10 @@ class _Lru:
                 self._items.move_to_end(key)
                 return self._items[key]
             return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
     def put(self, key, value):
         with self._lock:

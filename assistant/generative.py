@@ -118,23 +118,38 @@ class GenerativeAnswerer:
         return self.extractive.empty_question()
 
     def answer(self, question: str, hits: Sequence[ScoredChunk], focus: str | None = None) -> Answer:
-        """Ask the model about the relevant ``hits``; refuse without asking when none is relevant.
+        """Ask the model about the relevant ``hits``; without asking it, refuse when none is
+        relevant or none states what is asked, and give another year's figure as such.
 
-        ``question`` is the standalone question (a follow-up already rewritten); ``focus`` is
-        accepted for the :class:`~assistant.chain.Answerer` protocol and not needed here.
+        ``question`` is the standalone question (a follow-up already rewritten); ``focus``, the
+        follow-up as typed, decides what is asked (:meth:`ExtractiveAnswerer.read`).
         """
-        relevant, refusal = self.extractive.select(question, hits)
-        if refusal is not None:
-            return refusal
+        relevant, verdict = self._verdict(question, hits, focus)
+        if verdict is not None:
+            return verdict
         reply = self.chat_model.invoke(self.messages(question, relevant))
         return self.check(question, str(reply.content), relevant)
+
+    def _verdict(
+        self, question: str, hits: Sequence[ScoredChunk], focus: str | None
+    ) -> tuple[list[ScoredChunk], Answer | None]:
+        """(relevant hits, None) when the model may answer; else ([], the extractive
+        answerer's refusal or labelled neighbour). The model is asked only when the evidence
+        holds what the question asks for: a topic match is not enough."""
+        relevant, refusal = self.extractive.select(question, hits, focus)
+        if refusal is not None:
+            return [], refusal
+        judged = self.extractive.answer(question, hits, focus)
+        if judged.status != "answered":
+            return [], judged
+        return relevant, None
 
     def stream(self, question: str, hits: Sequence[ScoredChunk]) -> Iterator[Answer]:
         """Partial answers as the model writes (``partial=True``, growing text), then the
         checked final answer, which may differ: unsupported sentences are dropped."""
-        relevant, refusal = self.extractive.select(question, hits)
-        if refusal is not None:
-            yield refusal
+        relevant, verdict = self._verdict(question, hits, None)
+        if verdict is not None:
+            yield verdict
             return
         text = ""
         for piece in self.chat_model.stream(self.messages(question, relevant)):

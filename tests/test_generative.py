@@ -29,7 +29,7 @@ def test_prompt_files_are_pinned():
     assert prompts.variables("answer_system") == {"hotline"}
     assert prompts.variables("answer_user") == {"sources", "question"}
     assert prompts.variables("rewrite_question") == {"history", "question"}
-    assert prompts.variables("figure_missing") == {"titles", "what", "hotline"}
+    assert prompts.variables("figure_missing") == {"titles", "what", "said", "hotline"}
 
 
 def test_sources_sit_inside_delimiters_as_data(services):

@@ -38,7 +38,7 @@ PINNED = {
     "empty_question": set(),
     "extractive_answer": {"lead", "points"},
     "neighbour_year": {"have", "asked", "what", "quote", "hotline"},
-    "figure_missing": {"titles", "what", "hotline"},
+    "figure_missing": {"titles", "what", "said", "hotline"},
     "answer_system": {"hotline"},
     "answer_user": {"sources", "question"},
 }
