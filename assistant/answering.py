@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from assistant.asks import Ask, FIGURE_SLOTS, Slot, filler, read_question
-from assistant.evidence import filled_slots, is_clutter, is_title_line, years_of
+from assistant.asks import Ask, FIGURE_SLOTS, Slot, filler, read_question, slots_stated
+from assistant.evidence import is_clutter, is_title_line, years_of
 from assistant.injection import addresses_assistant
 from assistant.prompts import Prompts
 from assistant.regions import NATIONAL, applies_to, chunk_regions, districts_in, with_provinces
@@ -153,6 +153,7 @@ class Candidate:
         score: rank among the candidates (higher first), see :meth:`ExtractiveAnswerer.candidates`.
         meaning: cosine similarity to the question by the embedding model, for the short list
             compared (:meth:`ExtractiveAnswerer._weigh_meaning`), else None.
+        own: the share of topic terms in the sentence itself (``cover`` may be inherited).
     """
 
     hit: int
@@ -163,6 +164,7 @@ class Candidate:
     filled: frozenset[Slot]
     score: float = 0.0
     meaning: float | None = None
+    own: float = 0.0
 
 
 @dataclass
@@ -449,7 +451,7 @@ class ExtractiveAnswerer:
                 cover = max(own, 0.7 * previous, 0.6 * lead)
                 lead = lead if pos and lead else own
                 previous = own
-                filled = filled_slots(s, ask.slots, ask.count_units)
+                filled = slots_stated(ask, s)
                 score = 0.6 * cover + 0.25 * context + 0.06 / (1 + rank) - 0.002 * pos + echo
                 if ask.slots and ask.slots[0] in filled:
                     score += SLOT_BONUS[ask.slots[0]]
@@ -458,7 +460,7 @@ class ExtractiveAnswerer:
                     # A figure of the year asked beats the same figure of another year.
                     span = years_of(s, heading_line)
                     score += 0.1 if span.bound & ask.years else (-0.15 if not span.covers(ask.years) else 0.0)
-                out.append(Candidate(i, pos, s, cover, context, filled, score))
+                out.append(Candidate(i, pos, s, cover, context, filled, score, own=own))
         return out
 
     #: Most a sentence's score moves by its meaning: the sentence closest to the question in
@@ -510,8 +512,11 @@ class ExtractiveAnswerer:
             return True
         return c.meaning is not None and best_meaning is not None and c.meaning >= best_meaning - 0.005
 
-    def _stating(self, slot: Slot, cands: Sequence[Candidate]) -> Candidate | None:
-        """The best sentence that states ``slot`` and is about the question's subject."""
+    def _stating(self, slot: Slot, cands: Sequence[Candidate], first: Candidate) -> Candidate | None:
+        """The best sentence that states ``slot`` and is about the question's subject; the
+        sentence the answer would quote first (``first``) is about it by definition."""
+        if slot in first.filled:
+            return first
         best_cover = max((c.cover for c in cands), default=0.0)
         best_meaning = max((c.meaning for c in cands if c.meaning is not None), default=None)
         stating = [c for c in cands if slot in c.filled and self._on_subject(c, best_cover, best_meaning)]
@@ -527,11 +532,15 @@ class ExtractiveAnswerer:
         ranked = sorted(cands, key=lambda c: -c.score)
         if not ranked or ranked[0].cover + ranked[0].context <= 0:
             return []
-        named_article = [c.hit for c in ranked if set(ask.articles) & _articles(pool.hits[c.hit].chunk)]
-        if named_article:
-            # "社会救助暂行办法 第十一条": the article named, as written.
-            items = sorted((c for c in cands if c.hit == named_article[0]), key=lambda c: c.pos)
-            return items[: self.list_points]
+        holding = {c.hit for c in cands if set(ask.articles) & _articles(pool.hits[c.hit].chunk)}
+        if holding:
+            # "社会救助暂行办法 第十一条": the article named, as written, of the document whose
+            # title the question names (other laws have a 第十一条 too), from its first line.
+            asked = normalise(ask.text)
+            top = max(holding, key=lambda i: (normalise(pool.hits[i].chunk.title) in asked, -i))
+            items = sorted((c for c in cands if c.hit == top), key=lambda c: c.pos)
+            start = next((n for n, c in enumerate(items) if c.text.startswith(ask.articles)), 0)
+            return items[start : start + self.list_points]
         if Slot.LIST in ask.slots or (Slot.ELIGIBILITY in ask.slots and not ask.figure_slots):
             wanted = [w for w in (_QUESTION_WORDS.sub("", p) for p in ask.asked_spans) if len(w) >= 2]
             named = [c.hit for c in ranked if any(w in str(pool.hits[c.hit].chunk.metadata.get("heading", "")) for w in wanted)]
@@ -586,7 +595,7 @@ class ExtractiveAnswerer:
             return self.refusal(shown)
         evidence = chosen[0]
         for slot in ask.figure_slots:
-            stating = self._stating(slot, cands)
+            stating = self._stating(slot, cands, chosen[0])
             if stating is None:
                 if slot == ask.figure_slots[0]:
                     return self._figure_missing(shown, slot, chosen, pool)
@@ -616,23 +625,34 @@ class ExtractiveAnswerer:
         return Answer(question=shown, text=text, citations=[citation], refused=True)
 
     def _with_sequel(self, ask: Ask, evidence: Candidate, chosen: list[Candidate], cands: Sequence[Candidate]) -> list[Candidate]:
-        """The quotes with the sentence that follows the evidence in its chunk, when that
-        sentence goes on with it: it refers back ("前款", "上述"), states what was asked too, or
-        speaks of the same subject. A policy states a rule, then its figure or its exception
+        """The quotes with the sentences around the evidence in its chunk that belong with it:
+        the one before when the evidence names its subject only through it, the one after when
+        it goes on with it (refers back, "前款", "上述"; states what was asked too; speaks of
+        the same subject). A policy states a rule, then its figure or its exception
         ("…按最低工资标准的百分之九十按月计发。" then "目前发放标准为每月2250元。"); quoting one
         without the other misleads."""
-        nxt = next((c for c in cands if c.hit == evidence.hit and c.pos == evidence.pos + 1), None)
-        if nxt is None or nxt in chosen:
-            return chosen
-        goes_on = (
-            _REFERS_BACK.match(nxt.text)
-            or bool(ask.slots and ask.slots[0] in nxt.filled and ask.slots[0] in evidence.filled)
-            or nxt.cover >= 0.8 * evidence.cover > 0
-        )
-        if not goes_on:
-            return chosen
-        at = chosen.index(evidence) + 1 if evidence in chosen else 0
-        return [*chosen[:at], nxt, *chosen[at:]][: self.max_points]
+        before = len(chosen)
+        same = {c.pos: c for c in cands if c.hit == evidence.hit}
+        prev, nxt = same.get(evidence.pos - 1), same.get(evidence.pos + 1)
+        at = chosen.index(evidence) if evidence in chosen else 0
+        # The evidence names its subject only through the sentence before it ("目前发放标准为
+        # 每月2250元" after "失业保险金按照…计发"): quote that sentence first.
+        if prev is not None and prev not in chosen and evidence.own < 0.5 * prev.own:
+            chosen = [*chosen[:at], prev, *chosen[at:]]
+            at += 1
+        if nxt is not None and nxt not in chosen:
+            goes_on = (
+                _REFERS_BACK.match(nxt.text)
+                or bool(ask.slots and ask.slots[0] in nxt.filled and ask.slots[0] in evidence.filled)
+                or nxt.cover >= 0.8 * evidence.cover > 0
+            )
+            if goes_on:
+                chosen = [*chosen[: at + 1], nxt, *chosen[at + 1 :]]
+        keep = {id(evidence), id(prev), id(nxt)}
+        while len(chosen) > max(self.max_points, before):
+            drop = next((c for c in reversed(chosen) if id(c) not in keep), chosen[-1])
+            chosen.remove(drop)
+        return chosen
 
     def _compose(self, ask: Ask, shown: str, chosen: list[Candidate], evidence: Candidate, pool: Pool) -> Answer:
         """The answer text: an opening line for a figure or yes/no question, then the quotes,

@@ -129,6 +129,13 @@ class Ask:
         regions: regions it names (without 省/市).
         count_units: the units a count is asked in ("多少户" -> "户"), for :func:`fills`.
         articles: the articles the question names ("社会救助暂行办法 第十一条" -> ("第十一条",)).
+        contact: which contact is asked for: "phone", "address", "web", or "" (any).
+        money: the question asks for money itself ("多少钱", "几元"): a share of a base
+            ("工资的百分之九十") does not say how much money.
+        bound: "max" when it asks for an upper limit ("最多", "最高", "上限"), "min" for a lower
+            one ("最少", "最低", "起码"), else "".
+        penalty: the question is about a penalty or a consequence; otherwise an amount in a
+            penalty clause ("处…罚款") is not the amount asked for.
         topic_terms: its search terms without the words that only say what kind of answer is
             wanted ("多少钱", "材料", "怎么办"), region names and years: what the question is
             about. A long question's story counts too: it often names the benefit the ask
@@ -148,6 +155,10 @@ class Ask:
     asked_spans: tuple[str, ...] = field(default=(), repr=False)
     count_units: str = ""
     articles: tuple[str, ...] = ()
+    contact: str = ""
+    money: bool = False
+    bound: str = ""
+    penalty: bool = False
 
     @property
     def figure_slots(self) -> tuple[Slot, ...]:
@@ -171,9 +182,16 @@ def read_question(question: str, this_year: int) -> Ask:
     """
     asking = asking_sentences(question)
     slots, spans = _slots(normalise(asking))
+    if not slots:
+        slots, spans = _lookup_slots(normalise(asking))
     clause = asking_clause(question)
     units = "".join(dict.fromkeys(m for p in spans for m in _COUNT_UNIT.findall(p)))
+    text = normalise(question)
     return Ask(
+        contact=next((kind for kind, words in _CONTACT_KINDS if any(w in text for w in words)), ""),
+        money=bool(_ASKS_MONEY.search(text)),
+        bound="max" if _ASKS_MAX.search(text) else ("min" if _ASKS_MIN.search(text) else ""),
+        penalty=bool(_ASKS_PENALTY.search(text)) or Slot.CONSEQUENCE in slots,
         count_units=units,
         articles=tuple(dict.fromkeys(_ARTICLE.findall(question))),
         text=question,
@@ -208,6 +226,25 @@ def _slots(text: str) -> tuple[tuple[Slot, ...], tuple[str, ...]]:
         slots.remove(Slot.NUMBER)
     # Slots as asked, but a yes/no reading last: "能领多少钱吗" asks for an amount first.
     return tuple(sorted(slots, key=lambda s: s is Slot.YESNO)), tuple(spans)
+
+
+# A lookup typed without a question word ("青海2024民生实事 全年安排资金", "求职补贴 标准 期限")
+# asks by naming what it wants.
+_NAMED: tuple[tuple[Slot, re.Pattern], ...] = tuple(
+    (slot, re.compile(pattern))
+    for slot, pattern in (
+        (Slot.AMOUNT, r"资金|金额|费用|标准|价格|租金|补贴额|限额|额度"),
+        (Slot.COUNT, r"项目数|人数|户数|数量|个数|几项"),
+        (Slot.LIST, r"名称|名单|清单|目录"),
+    )
+)
+
+
+def _lookup_slots(text: str) -> tuple[tuple[Slot, ...], tuple[str, ...]]:
+    """The slots a lookup without a question word names, by its own nouns."""
+    found = sorted((m.start(), slot, m.group(0)) for slot, pattern in _NAMED for m in pattern.finditer(text))
+    slots = tuple(dict.fromkeys(slot for _, slot, _ in found))
+    return slots, tuple(phrase for _, _, phrase in found)
 
 
 def topic_terms(text: str, asked: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -290,6 +327,63 @@ def years_in(text: str, this_year: int) -> set[int]:
     found = {int(y) for y in _YEAR.findall(text) if 1949 <= int(y) <= this_year + 10}
     found |= {this_year + delta for word, delta in _RELATIVE_YEAR.items() if word in text}
     return found
+
+
+_CONTACT_KINDS = (("phone", ("电话", "热线", "号码")), ("web", ("网址", "网站", "链接")), ("address", ("地址", "在哪个位置", "门牌")))
+_ASKS_MONEY = re.compile(r"(?:多少|几)(?:块)?钱|(?:多少|几)(?:元|块)")
+_ASKS_MAX = re.compile(r"最多|最高|上限|最长|不能超过|不超过|顶多|封顶")
+_ASKS_MIN = re.compile(r"最少|最低|下限|最短|起码|至少|不能低于|不低于")
+_ASKS_PENALTY = re.compile(r"罚|处分|处理|后果|责任|违法|违规|追究|处罚|滞纳金|没收")
+# How a sentence bounds a figure: an upper limit or a lower one.
+_STATES_MAX = re.compile(r"不得超过|不超过|最高|最多|最长|以内|之内|以下|上限|封顶|不高于")
+_STATES_MIN = re.compile(r"不得低于|不低于|不少于|最低(?!生活|工资)|最少|以上|下限|起付|不足")
+# A penalty clause: "处…罚款", "罚金", "没收".
+_PENALTY = re.compile(r"处[^。；;]{0,30}罚款|罚款[^。；;]{0,6}元|罚金|没收|滞纳金")
+_PHONE = re.compile(r"(?<!\d)\d{3,4}[-－—]\d{5,8}(?!\d)|(?<!\d)(?:\d{3,4}[-－—]?)?\d{7,8}(?!\d)|(?<!\d)1\d{4}(?!\d)|400[-－]?\d{3}[-－]?\d{4}|热线")
+_ADDRESS = re.compile(r"[\u4e00-\u9fff]{2,}(?:路|街|大道|巷)\d+号|\d+号(?:楼|院)|\d+(?:楼|层|室)")
+_WEB = re.compile(r"https?://|www\.|网址|网站")
+_MONEY = re.compile(rf"{_RANGE}\s*(?:元|块|万元|亿元)")
+
+
+def slots_stated(ask: Ask, sentence: str) -> frozenset[Slot]:
+    """Which of ``ask``'s slots ``sentence`` states, read as that question reads them: a
+    count in the units asked, the kind of contact asked (a URL is no street address), money
+    when money is asked ("多少钱" is not answered by "工资的百分之九十"), a limit in the
+    direction asked ("最高不能超过" is not answered by "不得低于"), and no amount from a penalty
+    clause unless the question is about a penalty."""
+    text = normalise(sentence)
+    out = set()
+    for slot in ask.slots:
+        if not fills(slot, text, ask.count_units):
+            continue
+        if slot in FIGURE_SLOTS and not ask.penalty and _PENALTY.search(text) and slot is not Slot.CONTACT:
+            continue
+        if slot is Slot.CONTACT and ask.contact:
+            pattern = {"phone": _PHONE, "address": _ADDRESS, "web": _WEB}[ask.contact]
+            if not pattern.search(text):
+                continue
+        if slot is Slot.AMOUNT and ask.money and not _MONEY.search(text):
+            continue
+        if slot in FIGURE_SLOTS and ask.bound and not _bound_agrees(ask.bound, text, _pattern(slot, ask.count_units)):
+            continue
+        out.add(slot)
+    return frozenset(out)
+
+
+def _bound_agrees(asked: str, text: str, figure: re.Pattern) -> bool:
+    """Whether the limit a sentence puts on its figure goes the way the question's does, read
+    in the characters around each figure (最低 in 最低生活保障 or 最低工资 is no lower limit);
+    true when no figure carries a limit, or one carries both ends."""
+    found = False
+    for m in figure.finditer(text):
+        near = text[max(0, m.start() - 16) : m.end() + 6]
+        says_max, says_min = bool(_STATES_MAX.search(near)), bool(_STATES_MIN.search(near))
+        if says_max == says_min:
+            continue
+        found = True
+        if says_max == (asked == "max"):
+            return True
+    return not found
 
 
 _ARTICLE = re.compile(r"第[零〇一二两三四五六七八九十百千\d]+条")

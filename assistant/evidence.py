@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.asks import Slot, fills
 from assistant.text import normalise
 
 # Labels of a web page's furniture, as government sites print them above and below the text.
@@ -86,6 +85,4 @@ def years_of(*texts: str) -> YearSpan:
     return YearSpan(frozenset(bound - start), frozenset(start))
 
 
-def filled_slots(sentence: str, slots: tuple[Slot, ...], units: str = "") -> frozenset[Slot]:
-    """Which of ``slots`` ``sentence`` states (``units``: :attr:`assistant.asks.Ask.count_units`)."""
-    return frozenset(s for s in slots if fills(s, sentence, units))
+

@@ -105,3 +105,25 @@ def test_the_year_a_text_speaks_for():
     assert standing.covers({2030}), "a rule bound to no year speaks for every year"
     started = years_of("2025年12月1日起生育津贴由参保职工本人申请，直接发放至个人。")
     assert started.bound == frozenset() and started.start == {2025} and started.covers({2026})
+
+
+def _stated(question, sentence):
+    from assistant.asks import slots_stated
+
+    return slots_stated(read_question(question, 2026), sentence)
+
+
+def test_a_sentence_states_the_figure_as_the_question_reads_it():
+    # The kind of contact asked: a web address is no street address.
+    assert not _stated("现场受理窗口的地址在哪里？", "现场受理地址详见服务指南(http://rsj.gz.gov.cn/zcgg)。")
+    assert Slot.CONTACT in _stated("咨询电话是多少？", "可拨打020-12345咨询。")
+    # Money asked is answered by money, not by a share of a base.
+    assert not _stated("个人一年要交多少钱？", "年缴费费率个人缴费和财政补助各为0.15%。")
+    assert Slot.AMOUNT in _stated("失业保险金按什么标准发？", "按照本市最低工资标准的百分之九十按月计发。")
+    # A limit in the direction asked; 最低 inside 最低生活保障 is no lower limit.
+    assert not _stated("缴存比例最高不能超过百分之几？", "缴存比例均不得低于职工上一年度月平均工资的5%。")
+    assert Slot.DURATION in _stated("审批最多要等多久？", "最低生活保障审批手续应当自受理申请之日起三十日内办结。")
+    # A penalty's amount answers only a question about a penalty.
+    fine = "以欺骗手段提取的，处违法所提款额百分之十以上百分之五十以下的罚款。"
+    assert not _stated("住房公积金月缴存额的上限是多少钱？", fine)
+    assert Slot.AMOUNT in _stated("骗提公积金会被罚多少？", fine)
