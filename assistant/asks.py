@@ -342,7 +342,9 @@ _PENALTY = re.compile(r"处[^。；;]{0,30}罚款|罚款[^。；;]{0,6}元|罚�
 _PHONE = re.compile(r"(?<!\d)\d{3,4}[-－—]\d{5,8}(?!\d)|(?<!\d)(?:\d{3,4}[-－—]?)?\d{7,8}(?!\d)|(?<!\d)1\d{4}(?!\d)|400[-－]?\d{3}[-－]?\d{4}|热线")
 _ADDRESS = re.compile(r"[\u4e00-\u9fff]{2,}(?:路|街|大道|巷)\d+号|\d+号(?:楼|院)|\d+(?:楼|层|室)")
 _WEB = re.compile(r"https?://|www\.|网址|网站")
-_MONEY = re.compile(rf"{_RANGE}\s*(?:元|块|万元|亿元)")
+# Money, in figures or as a limit set by a named standard ("每人每月一般不超过本市最低生活
+# 保障标准"): either says how much.
+_MONEY = re.compile(rf"{_RANGE}\s*(?:元|块|万元|亿元)|(?:不超过|不低于|不高于|相当于)[\u4e00-\u9fff]{{0,12}}标准")
 
 
 def slots_stated(ask: Ask, sentence: str) -> frozenset[Slot]:
