@@ -33,6 +33,16 @@ def test_openapi_lists_the_routes(web_url):
     assert {"/api/ask", "/api/search", "/api/documents", "/api/documents/{doc_id}", "/v1/chat/completions"} <= set(paths)
 
 
+def test_ask_says_whether_it_answers_refuses_or_gives_another_years_figure(web_url):
+    answered = json.loads(_call(web_url, "/api/ask", {"question": "2024年青海省实施了多少项民生实事工程"})[2])
+    assert answered["status"] == "answered" and "44项" in answered["answer"]
+    neighbour = json.loads(_call(web_url, "/api/ask", {"question": "2030年青海省实施了多少项民生实事工程？"})[2])
+    assert neighbour["status"] == "neighbour" and not neighbour["refused"], neighbour["answer"]
+    assert "2030" in neighbour["neighbour"] and "2024" in neighbour["neighbour"] and "44项" in neighbour["answer"]
+    refused = json.loads(_call(web_url, "/api/ask", {"question": "办理美国签证需要哪些材料"})[2])
+    assert refused["status"] == "refused" and refused["refused"] and "12345" in refused["answer"]
+
+
 def test_ask_returns_the_answer_sources_and_a_ticket_note(web_url):
     status, _, body = _call(web_url, "/api/ask", {"question": "异地就医怎么结算"})
     data = json.loads(body)

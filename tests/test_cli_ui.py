@@ -65,3 +65,12 @@ def test_chat_page_serves_and_answers(services):
         assert "直接结算" in reply and "来源" in reply
     finally:
         demo.close()
+
+
+def test_the_chat_page_says_first_when_an_answer_is_another_years(services):
+    answer = services.assistant.ask("2030年青海省实施了多少项民生实事工程？")
+    assert answer.status == "neighbour", answer.text
+    shown = render_answer(answer)
+    assert shown.startswith("**⚠ 不是所问内容") and "2030" in shown.split("\n")[0]
+    plain = render_answer(services.assistant.ask("2024年青海省实施了多少项民生实事工程"))
+    assert "⚠" not in plain

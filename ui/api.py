@@ -152,7 +152,9 @@ def create_api(services: Services) -> FastAPI:
     @app.post("/v1/chat/completions")
     def chat(request: ChatRequest):
         """OpenAI-compatible chat: the last user message is the question, earlier messages the
-        history. The reply text ends with the numbered sources; ``sources`` carries them as data."""
+        history. The reply text ends with the numbered sources; ``sources`` carries them as data,
+        ``status`` says whether it answers, refuses, or gives another year's figure
+        (``neighbour``: what differs)."""
         turns = [{"role": m.role, "content": _text(m.content)} for m in request.messages if m.role in ("user", "assistant")]
         if not turns or turns[-1]["role"] != "user":
             raise HTTPException(400, "messages must end with a user message")
@@ -166,6 +168,8 @@ def create_api(services: Services) -> FastAPI:
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
                 "sources": sources,
+                "status": answer.status,
+                "neighbour": answer.neighbour,
             }
 
         def events():
@@ -175,7 +179,7 @@ def create_api(services: Services) -> FastAPI:
                 chunk = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL_NAME,
                          "choices": [{"index": 0, "delta": delta, "finish_reason": "stop" if n == len(pieces) + 1 else None}]}
                 if n == len(pieces) + 1:
-                    chunk["sources"] = sources
+                    chunk.update(sources=sources, status=answer.status, neighbour=answer.neighbour)
                 yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
             yield "data: [DONE]\n\n"
 
