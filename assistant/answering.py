@@ -18,7 +18,7 @@ from assistant.asks import Ask, FIGURE_SLOTS, Slot, filler, read_question, slots
 from assistant.evidence import is_clutter, is_title_line, years_of
 from assistant.injection import addresses_assistant
 from assistant.prompts import Prompts
-from assistant.regions import NATIONAL, applies_to, chunk_regions, districts_in, with_provinces
+from assistant.regions import NATIONAL, applies_to, chunk_regions, districts_in, most_specific, with_provinces
 from assistant.text import after_overlap, normalise, sentences, to_simplified
 from assistant.types import Answer, Chunk, Citation, ScoredChunk
 
@@ -683,7 +683,7 @@ class ExtractiveAnswerer:
         cited = [citations[i].chunk for i in sorted(citations, key=lambda i: citations[i].n)]
         notes = self.notes(shown if ask.regions else "", cited)
         if not ask.regions and not labels:
-            whose = {r for c in cited for r in chunk_regions(c)}
+            whose = most_specific({r for c in cited for r in chunk_regions(c)})
             if len(whose) == 1 and NATIONAL not in whose:
                 notes.append(f"以下是{whose.pop()}的规定。")
         text = self.prompts.render("extractive_answer", lead=lead, points="\n".join([*notes, *points]))
@@ -700,7 +700,7 @@ class ExtractiveAnswerer:
         clause = clause.strip().rstrip("，；：,;:")
         if len(clause) < 8 and len(evidence.text) <= _MAX_SENTENCE:
             clause = evidence.text.rstrip("。；;")
-        regions = sorted(chunk_regions(chunk) - {NATIONAL})
+        regions = sorted(most_specific(chunk_regions(chunk) - {NATIONAL}))
         where = f"{'、'.join(regions)}：" if regions else ""
         return f"简要回答：{where}{clause}[{cite(evidence)}]\n\n"
 
@@ -746,7 +746,7 @@ class ExtractiveAnswerer:
     def _region_labels(hits: Sequence[ScoredChunk]) -> dict[str, str]:
         """chunk id -> "【上海】" when the hits come from two or more regions (a question that
         names none, answered from several regions' rules), else {}."""
-        named = {h.chunk.id: "、".join(sorted(chunk_regions(h.chunk))) or "未注明地区" for h in hits}
+        named = {h.chunk.id: "、".join(sorted(most_specific(chunk_regions(h.chunk)))) or "未注明地区" for h in hits}
         if len(set(named.values())) < 2:
             return {}
         return {cid: f"【{name}】" for cid, name in named.items()}

@@ -42,6 +42,13 @@ def with_provinces(regions: set[str]) -> set[str]:
     return regions | {provinces[r] for r in regions if r in provinces}
 
 
+def most_specific(regions: set[str]) -> set[str]:
+    """``regions`` without the provinces of cities also in it: {广东, 广州} -> {广州} (a
+    document of 广东省广州市 is Guangzhou's)."""
+    provinces, _ = _table()
+    return regions - {provinces[r] for r in regions if provinces.get(r, r) != r}
+
+
 def chunk_regions(chunk: Chunk) -> set[str]:
     """Regions a chunk's document is about: {全国} for national documents, empty when unknown."""
     md = chunk.metadata

@@ -12,9 +12,20 @@ import assistant  # noqa: F401 - offline switches
 from tests import netguard
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
-LAWS = ROOT.parent / "shared" / "corpus-laws"
+#: ../shared with any symlink resolved: ingest records files by their resolved path, and the
+#: tests look chunks up by the paths they ingested.
+SHARED = (ROOT.parent / "shared").resolve()
+CORPUS = SHARED / "corpus"
+LAWS = SHARED / "corpus-laws"
 KNOWLEDGE = ROOT / "knowledge"
+
+
+def laws_path(*parts: str) -> Path:
+    """A file of ../shared/corpus-laws; skips with a clear reason when it is absent."""
+    path = LAWS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"needs the shared corpus-laws at {LAWS} (not present beside this checkout)")
+    return path
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -16,7 +16,7 @@ import json
 
 import pytest
 
-from tests.conftest import CORPUS, LAWS, ROOT
+from tests.conftest import CORPUS, LAWS, ROOT, SHARED
 
 #: Real files, read in place: Guangzhou's 2025 低保 standards, its elderly, long-term-care,
 #: maternity-allowance and unemployment documents, a Xuzhou notice, Guangdong's unemployment
@@ -29,7 +29,7 @@ FILES = (
     CORPUS / "txt" / "gz_shiye_baoxian_faq_2025.txt",
     CORPUS / "txt" / "xuzhou_gzf_rent_subsidy_notice.txt",
     LAWS / "local" / "广东" / "广东省失业保险条例(2022-06-01).md",
-    ROOT.parent / "shared" / "seed" / "qinghai_2024_minsheng_shishi_review.txt",
+    SHARED / "seed" / "qinghai_2024_minsheng_shishi_review.txt",
 )
 
 #: Every question asked below; none may be in a question set (checked).

@@ -13,7 +13,7 @@ from assistant.types import Answer, Chunk, Citation, ScoredChunk
 from eval.report import got_worse, load_run, write_run
 from eval.runner import HybridPipeline, breakdown, run_pipeline, score, summarise, RunSummary
 from eval.schema import KINDS, Question, QuestionSetError, facts_not_in_sources, load_questions
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SHARED
 
 
 def _q(**kw):
@@ -73,7 +73,7 @@ def test_blind_set_has_every_kind_in_the_numbers_asked_for():
 
 @pytest.mark.parametrize("name", ["team", "blind"])
 def test_key_facts_are_verbatim_in_their_sources(name):
-    shared = ROOT.parent / "shared"
+    shared = SHARED
     if not shared.is_dir():
         pytest.skip(f"needs ../shared beside the checkout ({shared})")
     assert facts_not_in_sources(load_questions(ROOT / "eval" / "questions" / f"{name}.jsonl"), shared) == []

@@ -232,7 +232,7 @@ def test_chunk_plus_heading_path_fits_the_model_window(services):
 
 
 def _sources_rows():
-    with (CORPUS / "SOURCES.tsv").open(encoding="utf-8") as fh:
+    with corpus_path("SOURCES.tsv").open(encoding="utf-8") as fh:
         return list(csv.DictReader(fh, delimiter="\t"))
 
 

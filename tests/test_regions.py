@@ -44,3 +44,11 @@ def test_the_region_asked_about_is_answered(services):
 def test_a_district_is_named_when_its_rules_are_missing(services):
     a = services.assistant.ask("济南历下区的低保标准是多少？")
     assert a.refused and "济南历下区" in a.text and "12345" in a.text
+
+
+def test_a_city_document_is_named_by_its_city():
+    from assistant.regions import most_specific
+
+    assert most_specific({"广东", "广州"}) == {"广州"}
+    assert most_specific({"广东", "上海"}) == {"广东", "上海"}
+    assert most_specific({"全国"}) == {"全国"}

@@ -4,10 +4,10 @@ from datetime import date
 
 from assistant.query import contextualise, years_in
 from ingest.versions import REPLACED_BY, in_force, replacements, version_key
-from tests.conftest import KNOWLEDGE, LAWS
+from tests.conftest import KNOWLEDGE, laws_path
 
-SH_2018 = LAWS / "local/上海/上海市社会救助条例(2018-11-22).md"
-SH_2024 = LAWS / "local/上海/上海市社会救助条例(2024-12-31).md"
+SH_2018_NAME = "上海市社会救助条例(2018-11-22).md"
+SH_2024_NAME = "上海市社会救助条例(2024-12-31).md"
 
 
 def test_version_keys_ignore_version_notes_and_the_state_prefix():
@@ -48,6 +48,7 @@ def test_a_follow_up_naming_a_region_drops_the_earlier_region():
 
 
 def test_removing_the_newer_version_puts_the_older_back_in_force(fresh_services):
+    SH_2018, SH_2024 = laws_path("local", "上海", SH_2018_NAME), laws_path("local", "上海", SH_2024_NAME)
     svc = fresh_services
     report = svc.ingestor.ingest([SH_2018, SH_2024])
     assert report.count("added") == 2
@@ -67,6 +68,7 @@ def test_removing_the_newer_version_puts_the_older_back_in_force(fresh_services)
 
 
 def test_a_changed_run_checks_versions_without_reading_every_chunk(fresh_services, tmp_path, monkeypatch):
+    SH_2018, SH_2024 = laws_path("local", "上海", SH_2018_NAME), laws_path("local", "上海", SH_2024_NAME)
     svc = fresh_services
     svc.ingestor.ingest([SH_2018, KNOWLEDGE])
     scans = []
