@@ -319,12 +319,6 @@ class ExtractiveAnswerer:
             return TermWeights(weights)
         return TermWeights(core, {t: 0.5 * w for t, w in weights.items() if t not in clause})
 
-    def coverage(self, question: str, text: str) -> float:
-        """Share (0..1) of the idf-weighted topic terms of ``question`` that occur in ``text``,
-        a term also counting as present when one of its official :attr:`synonyms` is."""
-        ask = read_question(question, self.this_year())
-        return self._cover(self.weights(ask), normalise(text))
-
     def _cover(self, weights: TermWeights, hay: str) -> float:
         total = sum(weights.core.values())
         if not total:
@@ -373,8 +367,9 @@ class ExtractiveAnswerer:
         Returns:
             (hits, None) when something can be said, else ([], refusal answer).
         """
-        ask = self.read(question, focus)
-        shown = focus or question
+        return self._select(self.read(question, focus), hits, focus or question)
+
+    def _select(self, ask: Ask, hits: Sequence[ScoredChunk], shown: str) -> tuple[list[ScoredChunk], Answer | None]:
         weights = self.weights(ask)
         relevant = [h for h in hits if self._relevant(weights, h)]
         if not relevant:
@@ -577,10 +572,10 @@ class ExtractiveAnswerer:
                 the search text with the earlier topic (:func:`assistant.query.contextualise`).
         """
         shown = focus or question
-        relevant, refusal = self.select(question, hits, focus)
+        ask = self.read(question, focus)
+        relevant, refusal = self._select(ask, hits, shown)
         if refusal is not None:
             return refusal
-        ask = self.read(question, focus)
         typed = read_question(focus, self.this_year()) if focus and focus != question else None
         weights = self.weights(ask, typed)
         if Slot.META in ask.slots:
