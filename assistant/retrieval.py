@@ -95,7 +95,7 @@ class HybridSearcher:
         rrf_k: int = 60,
         term_map: TermMap | None = None,
         max_per_document: int = 3,
-        neighbour_chars: int = 1200,
+        neighbour_chars: int = 2400,
         reranker: CrossEncoderReranker | None = None,
         refresh_seconds: float = 1.0,
         term_cache: TermCache | None = None,

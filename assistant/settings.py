@@ -104,9 +104,14 @@ class Settings(BaseSettings):
         ),
     )
     neighbour_chars: int = Field(
-        default=1200,
+        default=2400,
         ge=0,
-        description="Characters of the same article's other chunks attached to each result (the answer sees the article whole).",
+        description=(
+            "Characters of the same article's other chunks, then of the text around it, attached to each "
+            "result, so the answer sees the article whole and the next one (tuning set: 1200 -> 2400 "
+            "raised story questions' key-fact recall 0.55 -> 0.57 with near misses unchanged; 3600 "
+            "let more near misses through)."
+        ),
     )
     reranker_model: Path | None = Field(
         default=None,
