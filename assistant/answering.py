@@ -599,12 +599,25 @@ class ExtractiveAnswerer:
                 evidence = stating
             if stating not in chosen:
                 chosen = [stating, *chosen[: self.max_points - 1]] if slot == ask.figure_slots[0] else [*chosen[: self.max_points - 1], stating]
+        chosen = self._with_other_asks(ask, chosen, cands)
         hit = pool.hits[evidence.hit]
         span = years_of(evidence.text, hit.chunk.title, str(hit.chunk.metadata.get("heading", "")))
         if ask.years and not span.covers(ask.years):
             return self._neighbour_year(ask, shown, evidence, hit, sorted(span.bound))
         chosen = self._with_sequel(ask, evidence, chosen, cands)
         return self._compose(ask, shown, chosen, evidence, pool)
+
+    def _with_other_asks(self, ask: Ask, chosen: list[Candidate], cands: Sequence[Candidate]) -> list[Candidate]:
+        """The quotes with, for each further thing the question asks ("要准备哪些材料，在哪里办？"
+        asks for a list and a place), the best sentence on the subject that states it, when no
+        quote does yet. Figures are seen to by :meth:`answer`; a yes/no is no further ask."""
+        for slot in ask.slots[1:]:
+            if slot in FIGURE_SLOTS or slot is Slot.YESNO or any(slot in c.filled for c in chosen):
+                continue
+            stating = self._stating(slot, [c for c in cands if c not in chosen], chosen[0])
+            if stating is not None and stating not in chosen:
+                chosen = [*chosen, stating]
+        return chosen
 
     def _figure_missing(self, shown: str, slot: Slot, chosen: list[Candidate], pool: Pool) -> Answer:
         """The refusal for a question whose documents are found but state no figure of the
