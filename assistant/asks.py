@@ -89,10 +89,11 @@ _FILLED: dict[Slot, re.Pattern] = {
         rf"|{NUMBER}\s*个月(?:的)?[\u4e00-\u9fff]{{0,10}}(?:{_MONEY_BASE})"
     ),
     Slot.RATE: re.compile(_SHARE),
-    Slot.DURATION: re.compile(rf"(?<![\d年])(?:\d{{1,3}}|[{CN_DIGITS}]+|半)\s*(?:个)?(?:工作日|小时|个月|月(?![\d{CN_DIGITS}]+日)|周(?!岁)|天|日(?![常期])|年(?!\d))(?:内|以内|之内|以上|以下|后|前|起)?"),
+    Slot.DURATION: re.compile(rf"第[\d{CN_DIGITS}]+个(?:自然)?(?:月|年|工作日)|(?<![\d年])(?:\d{{1,3}}|[{CN_DIGITS}]+|半)\s*(?:个)?(?:工作日|小时|个月|月(?![\d{CN_DIGITS}]+日)|周(?!岁)|天|日(?![常期])|年(?!\d))(?:内|以内|之内|以上|以下|后|前|起)?"),
     Slot.DEADLINE: re.compile(
         rf"(?:未满|不满|不超过|不足|满)?(?:\d{{1,3}}|[{CN_DIGITS}]+)\s*(?:个)?(?:工作日|日|天|个月|月|周|年|小时)(?:内|以内|之内|前|后)?"
-        rf"|(?:当月|次月|每月|每年)\s*\d{{1,2}}\s*日|\d{{1,2}}\s*月\s*\d{{1,2}}\s*日|期满前|届满前|当日|当月|次月|即时|当场"
+        rf"|(?:当月|次月|每月|每年)\s*\d{{1,2}}\s*日|\d{{1,2}}\s*月\s*\d{{1,2}}\s*日|期满前|届满前|当日|即时|当场"
+        rf"|第[\d{CN_DIGITS}]+个(?:自然)?(?:月|年|工作日)"
     ),
     Slot.DATE: re.compile(rf"\d{{4}}\s*年\s*\d{{1,2}}\s*月(?:\s*\d{{1,2}}\s*日)?|\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}月\d{{1,2}}日|[{CN_DIGITS}]+年[{CN_DIGITS}]+月[{CN_DIGITS}]+日|起施行|之日起"),
     Slot.COUNT: re.compile(rf"{NUMBER}\s*(?:项|个(?!月|工作日)|家|类|件|次|名|户|所|套|条|批|处|座|部|人)"),
@@ -342,9 +343,11 @@ _PENALTY = re.compile(r"处[^。；;]{0,30}罚款|罚款[^。；;]{0,6}元|罚�
 _PHONE = re.compile(r"(?<!\d)\d{3,4}[-－—]\d{5,8}(?!\d)|(?<!\d)(?:\d{3,4}[-－—]?)?\d{7,8}(?!\d)|(?<!\d)1\d{4}(?!\d)|400[-－]?\d{3}[-－]?\d{4}|热线")
 _ADDRESS = re.compile(r"[\u4e00-\u9fff]{2,}(?:路|街|大道|巷)\d+号|\d+号(?:楼|院)|\d+(?:楼|层|室)")
 _WEB = re.compile(r"https?://|www\.|网址|网站")
-# Money, in figures or as a limit set by a named standard ("每人每月一般不超过本市最低生活
-# 保障标准"): either says how much.
-_MONEY = re.compile(rf"{_RANGE}\s*(?:元|块|万元|亿元)|(?:不超过|不低于|不高于|相当于)[\u4e00-\u9fff]{{0,12}}标准")
+# Money, in figures or as a payment per person or month set by a named standard ("每人每月一般
+# 不超过本市最低生活保障标准"): either says how much ("月收入不低于最低工资标准" is a condition).
+_MONEY = re.compile(
+    rf"{_RANGE}\s*(?:元|块|万元|亿元)|每(?:人|户|月|年)[\u4e00-\u9fff]{{0,6}}(?:不超过|不低于|不高于|相当于|按)[\u4e00-\u9fff]{{0,12}}标准"
+)
 
 
 def slots_stated(ask: Ask, sentence: str) -> frozenset[Slot]:
@@ -356,7 +359,10 @@ def slots_stated(ask: Ask, sentence: str) -> frozenset[Slot]:
     text = normalise(sentence)
     out = set()
     for slot in ask.slots:
-        if not fills(slot, text, ask.count_units):
+        if slot is Slot.AMOUNT and ask.money:
+            if not _MONEY.search(text):
+                continue
+        elif not fills(slot, text, ask.count_units):
             continue
         if slot in FIGURE_SLOTS and not ask.penalty and _PENALTY.search(text) and slot is not Slot.CONTACT:
             continue
@@ -364,8 +370,6 @@ def slots_stated(ask: Ask, sentence: str) -> frozenset[Slot]:
             pattern = {"phone": _PHONE, "address": _ADDRESS, "web": _WEB}[ask.contact]
             if not pattern.search(text):
                 continue
-        if slot is Slot.AMOUNT and ask.money and not _MONEY.search(text):
-            continue
         if slot in FIGURE_SLOTS and ask.bound and not _bound_agrees(ask.bound, text, _pattern(slot, ask.count_units)):
             continue
         out.add(slot)

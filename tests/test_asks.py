@@ -127,3 +127,9 @@ def test_a_sentence_states_the_figure_as_the_question_reads_it():
     fine = "以欺骗手段提取的，处违法所提款额百分之十以上百分之五十以下的罚款。"
     assert not _stated("住房公积金月缴存额的上限是多少钱？", fine)
     assert Slot.AMOUNT in _stated("骗提公积金会被罚多少？", fine)
+
+
+def test_money_is_a_figure_or_a_payment_set_by_a_standard_not_a_condition():
+    assert Slot.AMOUNT in _stated("那一般能给多少钱？", "每人每月一般不超过本市最低生活保障标准。")
+    assert not _stated("一个月最少要交多少钱？", "已从事有稳定收入的劳动并且月收入不低于本市最低工资标准的。")
+    assert Slot.DURATION in _stated("续上以后要多久才能报销？", "自缴费月起的第三个自然月开始享受职工基本医疗保险待遇。")
