@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from assistant.regions import regions_in
-from assistant.text import normalise, query_terms
+from assistant.text import normalise, query_terms, sentences
 
 #: Chinese and Arabic numerals as policies write them (after NFKC: full-width digits are ASCII).
 CN_DIGITS = "零〇一二两三四五六七八九十百千万亿"
@@ -82,6 +82,11 @@ _ASKED: tuple[tuple[Slot, re.Pattern], ...] = tuple(
     )
 )
 
+# A phone number, a street address, a web address: the contacts a question may ask for.
+_PHONE = re.compile(r"(?<!\d)\d{3,4}[-－—]\d{5,8}(?!\d)|(?<!\d)(?:\d{3,4}[-－—]?)?\d{7,8}(?!\d)|(?<!\d)1\d{4}(?!\d)|400[-－]?\d{3}[-－]?\d{4}|热线")
+_ADDRESS = re.compile(r"[\u4e00-\u9fff]{2,}(?:路|街|大道|巷)\d+号|\d+号(?:楼|院)|\d+(?:楼|层|室)")
+_WEB = re.compile(r"https?://|www\.|网址|网站")
+
 # How policy texts state each slot. A sentence "fills" a slot when one of these occurs in it.
 _FILLED: dict[Slot, re.Pattern] = {
     Slot.AMOUNT: re.compile(
@@ -98,7 +103,7 @@ _FILLED: dict[Slot, re.Pattern] = {
     Slot.DATE: re.compile(rf"\d{{4}}\s*年\s*\d{{1,2}}\s*月(?:\s*\d{{1,2}}\s*日)?|\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}月\d{{1,2}}日|[{CN_DIGITS}]+年[{CN_DIGITS}]+月[{CN_DIGITS}]+日|起施行|之日起"),
     Slot.COUNT: re.compile(rf"{NUMBER}\s*(?:项|个(?!月|工作日)|家|类|件|次|名|户|所|套|条|批|处|座|部|人)"),
     Slot.AGE: re.compile(rf"{NUMBER}\s*(?:周岁|岁)"),
-    Slot.CONTACT: re.compile(r"(?<!\d)\d{3,4}[-－—]\d{5,8}(?!\d)|(?<!\d)(?:\d{3,4}[-－—]?)?\d{7,8}(?!\d)|(?<!\d)1\d{4}(?!\d)|400[-－]?\d{3}[-－]?\d{4}|[\u4e00-\u9fff]{2,}(?:路|街|大道|巷)\d+号|https?://|www\.|网址|热线"),
+    Slot.CONTACT: re.compile(f"{_PHONE.pattern}|{_ADDRESS.pattern}|{_WEB.pattern}"),
     Slot.CHANNEL: re.compile(r"窗口|大厅|服务中心|服务站|经办机构|办事处|街道|乡镇|乡、镇|居委会|村委会|居民委员会|村民委员会|社区|人民政府|部门|机构|平台|APP|app|小程序|公众号|网站|网上|线上|好办|省事|一网通办|随申办|医院|银行|向[\u4e00-\u9fff（）]{1,20}(?:申请|提出|提交|投诉|举报|报告|申报|反映)|由[\u4e00-\u9fff]{1,15}(?:承担|负责|交纳|支付|清偿|缴纳|出资|先行)|到[\u4e00-\u9fff]{1,20}(?:办理|申请)"),
     Slot.ELIGIBILITY: re.compile(r"符合|条件|对象|年满|户籍|具有|具备|人员|家庭|可以申请|有权|享受|适用于|范围"),
     Slot.LIST: re.compile(r"包括|包含|如下|下列|以下(?:几|各|材料|条件|情形)|[:：]\s*$|（[一二三四五六七八九十]+）|^\s*\d+[.、]|材料|证明|证件|身份证|户口簿|申请表|复印件|、.+、"),
@@ -273,19 +278,12 @@ def _drop_regions(text: str) -> str:
     return text
 
 
-def _sentences(question: str) -> list[str]:
-    return [m.group(0).strip() for m in _SENTENCE.finditer(question) if m.group(0).strip()]
-
-
-_SENTENCE = re.compile(r"[^。！!？?；;\n]+[。！!？?；;\n]*")
-
-
 def asking_sentences(question: str) -> str:
     """The sentences of ``question`` that ask: the last run of sentences ending in ？ (or the
     last sentence when none does); a short question whole."""
     if len(question) < LONG_QUESTION:
         return question.strip()
-    parts = _sentences(question)
+    parts = sentences(question)
     if not parts:
         return question.strip()
     asks = [i for i, p in enumerate(parts) if p.endswith(("？", "?"))]
@@ -340,9 +338,6 @@ _STATES_MAX = re.compile(r"不得超过|不超过|最高|最多|最长|以内|�
 _STATES_MIN = re.compile(r"不得低于|不低于|不少于|最低(?!生活|工资)|最少|以上|下限|起付|不足")
 # A penalty clause: "处…罚款", "罚金", "没收".
 _PENALTY = re.compile(r"处[^。；;]{0,30}罚款|罚款[^。；;]{0,6}元|罚金|没收|滞纳金")
-_PHONE = re.compile(r"(?<!\d)\d{3,4}[-－—]\d{5,8}(?!\d)|(?<!\d)(?:\d{3,4}[-－—]?)?\d{7,8}(?!\d)|(?<!\d)1\d{4}(?!\d)|400[-－]?\d{3}[-－]?\d{4}|热线")
-_ADDRESS = re.compile(r"[\u4e00-\u9fff]{2,}(?:路|街|大道|巷)\d+号|\d+号(?:楼|院)|\d+(?:楼|层|室)")
-_WEB = re.compile(r"https?://|www\.|网址|网站")
 # Money, in figures or as a payment per person or month set by a named standard ("每人每月一般
 # 不超过本市最低生活保障标准"): either says how much ("月收入不低于最低工资标准" is a condition).
 _MONEY = re.compile(
