@@ -266,10 +266,14 @@ class ExtractiveAnswerer:
         ``focus`` is what the user typed and ``question`` the search text with the earlier
         turn: the slots come from the typed words, and years, regions and topic terms the
         typed words leave out come from the conversation."""
+        return self._read(question, focus)[0]
+
+    def _read(self, question: str, focus: str | None) -> tuple[Ask, Ask | None]:
+        """(the question read with its conversation, the typed follow-up read alone or None)."""
         year = self.this_year()
         searched = read_question(question, year)
         if not focus or focus == question:
-            return searched
+            return searched, None
         typed = read_question(focus, year)
         return replace(
             typed,
@@ -278,7 +282,7 @@ class ExtractiveAnswerer:
             topic_terms=tuple(dict.fromkeys(typed.topic_terms + searched.topic_terms)),
             clause_terms=tuple(dict.fromkeys(typed.clause_terms + searched.clause_terms)),
             clause=f"{searched.clause} {typed.clause}" if typed.clause not in searched.clause else searched.clause,
-        )
+        ), typed
 
     def weights(self, ask: Ask, focus: Ask | None = None) -> TermWeights:
         """How much each topic term of ``ask`` counts when judging whether a text is about the
@@ -572,11 +576,10 @@ class ExtractiveAnswerer:
                 the search text with the earlier topic (:func:`assistant.query.contextualise`).
         """
         shown = focus or question
-        ask = self.read(question, focus)
+        ask, typed = self._read(question, focus)
         relevant, refusal = self._select(ask, hits, shown)
         if refusal is not None:
             return refusal
-        typed = read_question(focus, self.this_year()) if focus and focus != question else None
         weights = self.weights(ask, typed)
         if Slot.META in ask.slots:
             meta = self._metadata_answer(ask, shown, relevant, weights)
@@ -689,7 +692,7 @@ class ExtractiveAnswerer:
         labels = {} if ask.regions else self._region_labels([pool.hits[c.hit] for c in chosen])
         points = [f"{n}. {labels.get(pool.hits[c.hit].chunk.id, '')}{c.text}[{cite(c)}]" for n, c in enumerate(ordered, start=1)]
         cited = [citations[i].chunk for i in sorted(citations, key=lambda i: citations[i].n)]
-        notes = self.notes(shown if ask.regions else "", cited)
+        notes = self.notes(set(ask.regions), cited)
         if not ask.regions and not labels:
             whose = most_specific({r for c in cited for r in chunk_regions(c)})
             if len(whose) == 1 and NATIONAL not in whose:
@@ -759,17 +762,16 @@ class ExtractiveAnswerer:
             return {}
         return {cid: f"【{name}】" for cid, name in named.items()}
 
-    def notes(self, question: str, cited: Sequence[Chunk]) -> list[str]:
+    def notes(self, asked: set[str], cited: Sequence[Chunk]) -> list[str]:
         """What the user must know about the cited sources.
 
-        - The question names a region but only national (or region-less) rules are cited:
+        - The question names regions (``asked``) but only national (or region-less) rules are cited:
           say the region's own rules are not in the knowledge base.
         - A cited document has been replaced by a newer version (it was kept because the
           question asks about an earlier year, or the newer version lacks the passage).
         """
         out = []
-        asked = read_question(question, self.this_year()).regions if question else frozenset()
-        if asked and cited and not any(chunk_regions(c) & with_provinces(set(asked)) for c in cited):
+        if asked and cited and not any(chunk_regions(c) & with_provinces(asked) for c in cited):
             out.append(f"注意：知识库里没有找到{'、'.join(sorted(asked))}的专门规定，以下是全国性规定，当地可能另有规定。")
         for title, newer in dict.fromkeys(
             (c.title, str(c.metadata.get("replaced_by"))) for c in cited if c.metadata.get("replaced_by")
