@@ -231,6 +231,8 @@ class ExtractiveAnswerer:
             words alone.
         shortlist: sentences whose meaning is compared with the question's (the best by
             words, and the best that state what is asked).
+        specificity: for a question, a factor per term saying how much the word can name a
+            topic (:meth:`assistant.specificity.TermSpecificity.of`); None counts all alike.
     """
 
     def __init__(
@@ -246,6 +248,7 @@ class ExtractiveAnswerer:
         this_year: Callable[[], int] = lambda: date.today().year,
         similarity: Callable[[str, Sequence[str]], list[float]] | None = None,
         shortlist: int = 8,
+        specificity: Callable[[str], Callable[[str], float]] | None = None,
     ):
         self.prompts = prompts
         self.synonyms = synonyms or (lambda term: ())
@@ -258,6 +261,7 @@ class ExtractiveAnswerer:
         self.this_year = this_year
         self.similarity = similarity
         self.shortlist = shortlist
+        self.specificity = specificity
 
     # -- reading the question -------------------------------------------------------------
 
@@ -314,6 +318,9 @@ class ExtractiveAnswerer:
                 weights[t] = max(known[t], 1e-6)
             elif not any(t != other and t in other for other in terms):
                 weights[t] = ordinary
+        if self.specificity is not None:
+            factor = self.specificity(ask.text)
+            weights = {t: w * factor(t) for t, w in weights.items()}
         for t in focus.topic_terms if focus else ():
             if t in weights:
                 weights[t] *= 2
@@ -511,6 +518,15 @@ class ExtractiveAnswerer:
             return True
         return c.meaning is not None and best_meaning is not None and c.meaning >= best_meaning - 0.005
 
+    @staticmethod
+    def _says_it_otherwise(ask: Ask, c: Candidate, cands: Sequence[Candidate]) -> bool:
+        """Whether a sentence sharing no word with the question still answers it: it states
+        the first thing asked and is the closest of all in meaning ("补贴标准为每人每次就餐费用的
+        四分之一" for "老人食堂吃一顿政府帮出多少钱", in a chunk already judged on the topic)."""
+        if c.meaning is None or not ask.slots or ask.slots[0] not in c.filled or ask.slots[0] is Slot.YESNO:
+            return False
+        return c.meaning >= max(x.meaning for x in cands if x.meaning is not None) - 1e-9
+
     def _stating(self, slot: Slot, cands: Sequence[Candidate], first: Candidate) -> Candidate | None:
         """The best sentence that states ``slot`` and is about the question's subject; the
         sentence the answer would quote first (``first``) is about it by definition."""
@@ -529,7 +545,7 @@ class ExtractiveAnswerer:
         the best one. Leaving out one condition misleads more than a long answer.
         """
         ranked = sorted(cands, key=lambda c: -c.score)
-        if not ranked or ranked[0].cover + ranked[0].context <= 0:
+        if not ranked or (ranked[0].cover + ranked[0].context <= 0 and not self._says_it_otherwise(ask, ranked[0], cands)):
             return []
         holding = {c.hit for c in cands if set(ask.articles) & _articles(pool.hits[c.hit].chunk)}
         if holding:
@@ -720,7 +736,8 @@ class ExtractiveAnswerer:
         standard of ``have``, not of the year asked."""
         asked = "、".join(f"{y}年" for y in sorted(ask.years))
         held = "、".join(f"{y}年" for y in have)
-        what = ask.slots[0].value if ask.slots else "规定"
+        # "2024年的金额" names a figure; a yes/no or a procedure is just "规定".
+        what = ask.slots[0].value if ask.slots and ask.slots[0] in FIGURE_SLOTS else "规定"
         citation = Citation(n=1, chunk=hit.chunk, quote=evidence.text, score=hit.score)
         text = self.prompts.render(
             "neighbour_year", have=held, asked=asked, what=what, quote=f"{evidence.text}[1]", hotline=self.hotline

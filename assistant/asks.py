@@ -26,6 +26,9 @@ _SHARE = rf"(?:百分之[{CN_DIGITS}\d.]+|\d+(?:\.\d+)?\s*[%‰]|[{CN_DIGITS}\d.
 # words ending in 金, 费, 款, 资 or 薪 or by a standard ("失业保险金的三倍", "最低工资标准的
 # 百分之九十", "就餐费用的四分之一", "供养金20%"); "三分之二以上的业主" is no amount.
 _MONEY_BASE = "金|费|款|资|薪|标准|收入|待遇|津贴|补贴|补助|基数|所得|价格|租|额"
+# How many must agree or take part is stated as a share of them: "三分之二以上的业主", "过半数".
+_QUORUM = rf"[{CN_DIGITS}\d]+分之[{CN_DIGITS}\d]+(?:以上|以下)?|过半数|半数以上"
+_PRICE_CUT = rf"半价|减半|免费|免收|免缴|[{CN_DIGITS}\d](?:\.\d)?折(?!叠|扣)"
 _RANGE = rf"(?:{NUMBER}\s*(?:至|到|-|－|—|~|～)\s*)?{NUMBER}"
 
 
@@ -92,6 +95,9 @@ _FILLED: dict[Slot, re.Pattern] = {
     Slot.AMOUNT: re.compile(
         rf"{_RANGE}\s*(?:元|块|万元|亿元|万)(?![\u4e00-\u9fff]{{0,1}}[年月日])|(?:{_MONEY_BASE})[\u4e00-\u9fff]{{0,4}}?的?{_SHARE}"
         rf"|{NUMBER}\s*个月(?:的)?[\u4e00-\u9fff]{{0,10}}(?:{_MONEY_BASE})"
+        # A price cut is an amount asked as "能便宜多少" (半价, 免费, 八折), and a payment set
+        # "按照…的标准" answers "按什么标准发".
+        rf"|{_PRICE_CUT}|按照?[\u4e00-\u9fff（）]{{2,24}}的标准"
     ),
     Slot.RATE: re.compile(_SHARE),
     Slot.DURATION: re.compile(rf"第[\d{CN_DIGITS}]+个(?:自然)?(?:月|年|工作日)|(?<![\d年])(?:\d{{1,3}}|[{CN_DIGITS}]+|半)\s*(?:个)?(?:工作日|小时|个月|月(?![\d{CN_DIGITS}]+日)|周(?!岁)|天|日(?![常期])|年(?!\d))(?:内|以内|之内|以上|以下|后|前|起)?"),
@@ -101,7 +107,7 @@ _FILLED: dict[Slot, re.Pattern] = {
         rf"|第[\d{CN_DIGITS}]+个(?:自然)?(?:月|年|工作日)"
     ),
     Slot.DATE: re.compile(rf"\d{{4}}\s*年\s*\d{{1,2}}\s*月(?:\s*\d{{1,2}}\s*日)?|\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}月\d{{1,2}}日|[{CN_DIGITS}]+年[{CN_DIGITS}]+月[{CN_DIGITS}]+日|起施行|之日起"),
-    Slot.COUNT: re.compile(rf"{NUMBER}\s*(?:项|个(?!月|工作日)|家|类|件|次|名|户|所|套|条|批|处|座|部|人)"),
+    Slot.COUNT: re.compile(rf"{NUMBER}\s*(?:项|个(?!月|工作日)|家|类|件|次|名|户|所|套|条|批|处|座|部|人)|{_QUORUM}"),
     Slot.AGE: re.compile(rf"{NUMBER}\s*(?:周岁|岁)"),
     Slot.CONTACT: re.compile(f"{_PHONE.pattern}|{_ADDRESS.pattern}|{_WEB.pattern}"),
     Slot.CHANNEL: re.compile(r"窗口|大厅|服务中心|服务站|经办机构|办事处|街道|乡镇|乡、镇|居委会|村委会|居民委员会|村民委员会|社区|人民政府|部门|机构|平台|APP|app|小程序|公众号|网站|网上|线上|好办|省事|一网通办|随申办|医院|银行|向[\u4e00-\u9fff（）]{1,20}(?:申请|提出|提交|投诉|举报|报告|申报|反映)|由[\u4e00-\u9fff]{1,15}(?:承担|负责|交纳|支付|清偿|缴纳|出资|先行)|到[\u4e00-\u9fff]{1,20}(?:办理|申请)"),
@@ -116,6 +122,17 @@ _FILLED: dict[Slot, re.Pattern] = {
 
 _CLAUSE = re.compile(r"[，,。！!？?；;\n]+")
 # A clause that asks: a question mark, a question particle or a question word.
+#: Question words used vaguely, not asking: 几 counting (好几年, 十几个, 这几天, 几十岁, 几乎)
+#: and 怎么 after a negation (没怎么花 "hardly spent", 不怎么样).
+_VAGUE = re.compile(r"(?<=[好十这那])几|几(?=[十百千万乎])|(?<=[没不])怎么")
+
+
+def _asking_words(text: str) -> str:
+    """``text`` with vague question words masked (one character for one), so only words
+    that ask are read."""
+    return _VAGUE.sub(lambda m: "某" * len(m.group(0)), text)
+
+
 _ASK_MARK = re.compile(r"[？?]|吗|呢|怎|多少|几|哪|什么|啥|谁|能不能|可不可以|是否|有没有|要不要|算不算|如何|多久|多长")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*(?:年|年度)?")
 _RELATIVE_YEAR = {"前年": -2, "去年": -1, "今年": 0, "本年度": 0, "明年": 1, "后年": 2}
@@ -187,9 +204,9 @@ def read_question(question: str, this_year: int) -> Ask:
         this_year: the year 今年 means (the current year in the product; fixed in tests).
     """
     asking = asking_sentences(question)
-    slots, spans = _slots(normalise(asking))
+    slots, spans = _slots(_asking_words(normalise(asking)))
     if not slots:
-        slots, spans = _lookup_slots(normalise(asking))
+        slots, spans = _lookup_slots(_asking_words(normalise(asking)))
     clause = asking_clause(question)
     units = "".join(dict.fromkeys(m for p in spans for m in _COUNT_UNIT.findall(p)))
     text = normalise(question)
@@ -303,7 +320,7 @@ def asking_clause(question: str) -> str:
         return question.strip()
     asking = asking_sentences(question)
     clauses = [c.strip() for c in _CLAUSE.split(asking) if c.strip()]
-    asks = [i for i, c in enumerate(clauses) if _ASK_MARK.search(c)]
+    asks = [i for i, c in enumerate(clauses) if _ASK_MARK.search(_asking_words(c))]
     if len(asking) >= LONG_QUESTION and asks:
         first = last = asks[-1]
         while first - 1 in asks:
@@ -336,6 +353,11 @@ _ASKS_PENALTY = re.compile(r"罚|处分|处理|后果|责任|违法|违规|追�
 # How a sentence bounds a figure: an upper limit or a lower one.
 _STATES_MAX = re.compile(r"不得超过|不超过|最高|最多|最长|以内|之内|以下|上限|封顶|不高于")
 _STATES_MIN = re.compile(r"不得低于|不低于|不少于|最低(?!生活|工资)|最少|以上|下限|起付|不足")
+# A document's closing provisions (when it takes effect, what it repeals, who interprets it)
+# carry dates and numbers of the document itself, which answer a figure question only when
+# the question asks about the document's validity.
+_CLOSING = re.compile(r"起施行|起实施|起执行|同时废止|予以废止|负责解释|解释权|有效期至|有效期为?\d+年")
+_ASKS_VALIDITY = re.compile(r"施行|实施|生效|废止|有效期|失效|有效|出台|印发|发布|颁布|执行")
 # A penalty clause: "处…罚款", "罚金", "没收".
 _PENALTY = re.compile(r"处[^。；;]{0,30}罚款|罚款[^。；;]{0,6}元|罚金|没收|滞纳金")
 # Money, in figures or as a payment per person or month set by a named standard ("每人每月一般
@@ -349,11 +371,15 @@ def slots_stated(ask: Ask, sentence: str) -> frozenset[Slot]:
     """Which of ``ask``'s slots ``sentence`` states, read as that question reads them: a
     count in the units asked, the kind of contact asked (a URL is no street address), money
     when money is asked ("多少钱" is not answered by "工资的百分之九十"), a limit in the
-    direction asked ("最高不能超过" is not answered by "不得低于"), and no amount from a penalty
-    clause unless the question is about a penalty."""
+    direction asked ("最高不能超过" is not answered by "不得低于"), no amount from a penalty
+    clause unless the question is about a penalty, and no figure from a closing provision
+    ("本法自2025年6月1日起施行") unless the question is about the document's validity."""
     text = normalise(sentence)
+    closing = bool(_CLOSING.search(text)) and not _ASKS_VALIDITY.search(normalise(ask.text))
     out = set()
     for slot in ask.slots:
+        if closing and slot in FIGURE_SLOTS:
+            continue
         if slot is Slot.AMOUNT and ask.money:
             if not _MONEY.search(text):
                 continue
@@ -395,7 +421,7 @@ def _pattern(slot: Slot, units: str = "") -> re.Pattern:
     """How a sentence states ``slot``; a count of the units the question asks for ("多少个
     小区、惠及多少户" is answered by a count of 个 or 户, not of 项), never "一个个"."""
     if slot is Slot.COUNT and units:
-        return re.compile(rf"{NUMBER}\s*([{re.escape(units)}])(?!\1)(?!月|工作日)")
+        return re.compile(rf"{NUMBER}\s*([{re.escape(units)}])(?!\1)(?!月|工作日)|{_QUORUM}")
     return _FILLED[slot]
 
 

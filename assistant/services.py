@@ -21,6 +21,7 @@ from assistant.query import TermMap, contextualise
 from assistant.text import add_words, tokenizer_fingerprint
 from assistant.reranking import CrossEncoderReranker
 from assistant.retrieval import HybridRetriever, HybridSearcher
+from assistant.specificity import TermSpecificity
 from assistant.settings import Settings
 from assistant.lexical import TermCache
 from assistant.store import ChromaStore, open_client
@@ -46,12 +47,14 @@ class Services:
     lookup: Lookup
     documents: DocumentService
     feedback: FeedbackStore
+    specificity: TermSpecificity
 
     def warm_up(self) -> None:
-        """Load the embedding model and build the BM25 index now rather than on the first question."""
+        """Load the embedding model, the BM25 index and the term tagger now rather than on the first question."""
         self.embeddings.load()
         self.embeddings.embed_query("预热")
         self.searcher.lexical_index()
+        self.specificity.warm_up()
 
 
 def relevance_policy(settings: Settings) -> RelevancePolicy:
@@ -90,6 +93,7 @@ def build_services(settings: Settings) -> Services:
     term_map = TermMap.load(settings.term_map) if settings.term_map else None
     if term_map is not None:
         add_words(term_map.words())
+    specificity = TermSpecificity()
     searcher = HybridSearcher(
         store,
         fetch_k=settings.fetch_k,
@@ -114,6 +118,7 @@ def build_services(settings: Settings) -> Services:
         hotline=settings.hotline,
         synonyms=term_map.alternatives if term_map is not None else None,
         similarity=SentenceSimilarity(embeddings),
+        specificity=specificity.of,
     )
     answerer: ExtractiveAnswerer | GenerativeAnswerer = extractive
     rewrite: Rewriter = functools.partial(contextualise, known=searcher.knows)
@@ -125,7 +130,7 @@ def build_services(settings: Settings) -> Services:
     lookup = Lookup(searcher, term_map, settings.hotline)
     documents = DocumentService(store, ingestor.manifest, ingestor, settings.data_dir / "uploads")
     feedback = FeedbackStore(settings.data_dir / "feedback.sqlite", settings.feedback_retention_days)
-    return Services(settings, embeddings, store, ingestor, searcher, retriever, answerer, assistant, lookup, documents, feedback)
+    return Services(settings, embeddings, store, ingestor, searcher, retriever, answerer, assistant, lookup, documents, feedback, specificity)
 
 
 def _chat_model(settings: Settings):

@@ -19,8 +19,9 @@ import pytest
 from tests.conftest import CORPUS, LAWS, ROOT, SHARED
 
 #: Real files, read in place: Guangzhou's 2025 低保 standards, its elderly, long-term-care,
-#: maternity-allowance and unemployment documents, a Xuzhou notice, Guangdong's unemployment
-#: regulation and the Qinghai review.
+#: maternity-allowance and unemployment documents, a Xuzhou notice, Jinan's lift rules,
+#: Shanghai's medical-security regulation, Guangdong's unemployment regulation and the
+#: Qinghai review.
 FILES = (
     CORPUS / "txt" / "gz_dibao_jiuzhu_biaozhun_2025.txt",
     CORPUS / "txt" / "gz_laonianren_youdai_banfa.txt",
@@ -28,6 +29,8 @@ FILES = (
     CORPUS / "txt" / "gz_shengyu_jintie_2025.txt",
     CORPUS / "txt" / "gz_shiye_baoxian_faq_2025.txt",
     CORPUS / "txt" / "xuzhou_gzf_rent_subsidy_notice.txt",
+    CORPUS / "txt" / "local_jinan_jiazhuang_dianti_guiding_2019.txt",
+    CORPUS / "txt" / "local_shanghai_yiliao_baozhang_tiaoli_2024.txt",
     LAWS / "local" / "广东" / "广东省失业保险条例(2022-06-01).md",
     SHARED / "seed" / "qinghai_2024_minsheng_shishi_review.txt",
 )
@@ -40,6 +43,9 @@ QUESTIONS = {
     "year": "广州2028年城乡最低生活保障标准是多少？",
     "narrative": "我爸今年66岁了，广州户口，平时喜欢坐公交去公园下棋，他坐车还用自己掏钱吗？",
     "multiple": "广州特困人员的基本生活标准是按低保标准的几倍来定的？",
+    "price_cut": "我是广州的，今年61岁，坐地铁能便宜多少？",
+    "quorum": "济南莱芜区老楼加装电梯，要多少业主签字同意？",
+    "vague_story": "我在上海上班，攒了好几年的医保个人账户的钱，能给父母买商业健康保险吗？",
     "share": "在广东领失业金期间生了孩子，当月能额外领多少？",
     "clutter": "广州生育津贴从什么时候起可以由职工自己申请？",
     "doc_number": "广州市长期护理保险试行办法的文号是什么？",
@@ -111,6 +117,18 @@ def test_4_figures_stated_as_multiples_and_shares_are_figures(real):
     share = real.assistant.ask(QUESTIONS["share"])
     assert share.status == "answered" and "三倍" in share.text, share.text
     assert share.text.startswith("简要回答：广东"), "a figure question opens with the one-line answer"
+    cut = real.assistant.ask(QUESTIONS["price_cut"])
+    assert cut.status == "answered" and "半价" in cut.text, cut.text
+    quorum = real.assistant.ask(QUESTIONS["quorum"])
+    assert quorum.status == "answered" and "三分之二以上" in quorum.text, quorum.text
+
+
+def test_3b_a_story_with_vague_time_words_is_asked_yes_or_no(real):
+    """"攒了好几年" tells the story; it does not ask how long (which the regulation never says)."""
+    a = real.assistant.ask(QUESTIONS["vague_story"])
+    assert a.status == "answered", a.text
+    assert "历年结余资金" in a.text and "近亲属" in a.text
+    assert _files(a) == {"local_shanghai_yiliao_baozhang_tiaoli_2024.txt"}
 
 
 def test_5_the_sentence_that_answers_not_its_neighbours_nor_page_furniture(real):
@@ -131,4 +149,6 @@ def test_6_a_follow_up_keeps_the_topic_of_the_turn_before(real):
     a = real.assistant.ask(QUESTIONS["follow_up"], history)
     assert "失业" in a.query, a.query
     assert a.status == "answered" and "7个工作日" in a.text, a.text
-    assert _files(a) == {"gz_shiye_baoxian_faq_2025.txt"}
+    assert "gz_shiye_baoxian_faq_2025.txt" in _files(a)
+    # Guangdong's unemployment regulation sets the same 7-working-day review for Guangzhou.
+    assert all("shiye" in f or "失业保险" in f for f in _files(a)), _files(a)

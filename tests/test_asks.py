@@ -50,6 +50,26 @@ def test_a_story_is_read_for_what_it_asks():
     )
 
 
+def test_vague_question_words_ask_nothing():
+    """好几年, 十几个, 几十岁 count vaguely and 没怎么 means "hardly": none of them asks."""
+    ask = read_question("医保卡里攒了好几年的钱一直没怎么花，想给爸妈买商业健康险，这笔钱能拿来用吗？", 2026)
+    assert ask.slots == (Slot.YESNO,)
+    assert _slots("交了十几年社保，退休后能领几年？") == (Slot.DURATION,)
+    assert _slots("干了几十年了，能领多少钱？") == (Slot.AMOUNT,)
+    assert _slots("几乎没收入，怎么申请？") == (Slot.PROCEDURE,)
+
+
+def test_shares_and_standards_state_what_is_asked():
+    """A quorum is a count, a price cut an amount, and "按照…的标准" answers "按什么标准"."""
+    lift = read_question("老楼加装电梯，得有多少户同意？", 2026)
+    assert fills(Slot.COUNT, "三分之二以上的业主书面同意", lift.count_units)
+    assert not fills(Slot.COUNT, "业主书面同意", lift.count_units)
+    assert fills(Slot.AMOUNT, "乘坐城市轨道交通，享受半价优惠。")
+    assert fills(Slot.AMOUNT, "持证免费乘坐公共汽车")
+    assert fills(Slot.AMOUNT, "生育津贴按照用人单位上年度职工月平均工资的标准由生育保险基金支付")
+    assert not fills(Slot.AMOUNT, "用人单位应当为职工缴纳生育保险费")
+
+
 def test_years_regions_topic_and_count_units():
     ask = read_question("广州2027年的城乡低保标准是每人每月多少钱？", 2026)
     assert ask.years == {2027} and ask.regions == {"广州"}
