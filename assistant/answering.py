@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from assistant.asks import Ask, FIGURE_SLOTS, Slot, filler, read_question, slots_stated
+from assistant.quantities import fit
 from assistant.evidence import is_clutter, is_title_line, years_of
 from assistant.injection import addresses_assistant
 from assistant.prompts import Prompts
@@ -27,6 +28,13 @@ _MIN_SENTENCE = 6  # characters; shorter pieces are headings or list stubs, not 
 _MAX_SENTENCE = 180  # characters shown of one quoted sentence
 #: Slots answered with one line before the quotes ("广州：65周岁以上免费乘坐…[1]").
 DIRECT_SLOTS = FIGURE_SLOTS | {Slot.YESNO}
+#: What a sentence's bracket on a quantity the question states adds to its score: it holds the
+#: question's value (times 1 for a bracket closed at both ends, 0.25 for an open one); it does not, and a figure is asked (another bracket's figure); it does
+#: not, and the question asks yes/no or a condition (the bracket says why not).
+BRACKET_FITS = 0.12
+BRACKET_OTHER_FIGURE = -0.08
+BRACKET_SPEAKS = 0.04
+
 #: What stating the first slot asked adds to a sentence's score. A figure decides an answer;
 #: a place, a consequence or a list marks the right sentence less surely; nearly every rule
 #: "fills" a yes/no question (可以, 应当, 不得), so that says little.
@@ -286,6 +294,7 @@ class ExtractiveAnswerer:
             topic_terms=tuple(dict.fromkeys(typed.topic_terms + searched.topic_terms)),
             clause_terms=tuple(dict.fromkeys(typed.clause_terms + searched.clause_terms)),
             clause=f"{searched.clause} {typed.clause}" if typed.clause not in searched.clause else searched.clause,
+            quantities=typed.quantities or searched.quantities,
         ), typed
 
     def weights(self, ask: Ask, focus: Ask | None = None) -> TermWeights:
@@ -425,12 +434,15 @@ class ExtractiveAnswerer:
         The score adds: the share of topic terms in the sentence, or 0.7 of the previous
         sentence's, or 0.6 of its article's first (0.6), and in its chunk's headings (0.25, the
         heading often names what a sentence is about: "能领多少");
-        :data:`SLOT_BONUS` when it states the first slot asked and 0.03 for each other; a little for
+        :data:`SLOT_BONUS` when it states the first slot asked and 0.03 for each other; the
+        bracket bonus when it sets a condition on an age, period or area the question states
+        (:data:`BRACKET_FITS`, :mod:`assistant.quantities`); a little for
         the chunk's rank (earlier retrieved first, neighbours after the chunk they came with);
         and a little for an early place in the chunk (a policy states its rule before its
         details).
         """
         out = []
+        figure_first = bool(ask.slots) and ask.slots[0] in FIGURE_SLOTS
         for i, hit in enumerate(pool.hits):
             title = hit.chunk.title.strip()
             heading_line = hit.chunk.context_text().split("\n", 1)[0]
@@ -462,6 +474,12 @@ class ExtractiveAnswerer:
                 if ask.slots and ask.slots[0] in filled:
                     score += SLOT_BONUS[ask.slots[0]]
                 score += 0.03 * len(filled - {ask.slots[0]} if ask.slots else filled)
+                # A rule whose bracket holds the age, period or area the question states is
+                # the one that applies ("一年以上不满三年的" for a two-year contract); another
+                # bracket's figure is not the one asked, though for a yes/no it says why not.
+                fits = fit(ask.quantities, s)
+                if fits is not None:
+                    score += BRACKET_FITS * fits if fits else (BRACKET_OTHER_FIGURE if figure_first else BRACKET_SPEAKS)
                 if ask.years:
                     # A figure of the year asked beats the same figure of another year.
                     span = years_of(s, heading_line)

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
+from assistant.quantities import Quantity, stated_quantities
 from assistant.regions import regions_in
 from assistant.text import normalise, query_terms, sentences
 
@@ -166,6 +167,8 @@ class Ask:
         clause_terms: the topic terms of the asking clause (all of them for a short question).
         clause: the clause that asks, for a question told as a story ("…每个月能报多少？");
             the whole question when it is short.
+        quantities: the ages, periods and areas the question states ("我爸今年67岁"), which
+            pick the bracket of a rule that applies (:mod:`assistant.quantities`).
     """
 
     text: str
@@ -178,6 +181,7 @@ class Ask:
     asked_spans: tuple[str, ...] = field(default=(), repr=False)
     count_units: str = ""
     articles: tuple[str, ...] = ()
+    quantities: tuple[Quantity, ...] = ()
     contact: str = ""
     money: bool = False
     bound: str = ""
@@ -225,6 +229,7 @@ def read_question(question: str, this_year: int) -> Ask:
         clause_terms=topic_terms(clause, spans),
         clause=clause,
         asked_spans=spans,
+        quantities=stated_quantities(text),
     )
 
 
