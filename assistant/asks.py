@@ -343,11 +343,15 @@ def asking_clause(question: str) -> str:
 
 
 def years_in(text: str, this_year: int) -> set[int]:
-    """Years ``text`` is about: "2025年" -> {2025}; 今年/去年/明年/前年/后年 count from ``this_year``."""
+    """Years ``text`` is about: "2025年" -> {2025}; 今年/去年/明年/前年/后年 count from ``this_year``
+    when no year is written out."""
     text = normalise(text)
     found = {int(y) for y in _YEAR.findall(text) if 1949 <= int(y) <= this_year + 10}
-    found |= {this_year + delta for word, delta in _RELATIVE_YEAR.items() if word in text}
-    return found
+    if found:
+        # "我今年大学毕业，省里2024年有什么安排": the year written out is the one asked about;
+        # 今年 or 去年 beside it dates the asker's own story.
+        return found
+    return {this_year + delta for word, delta in _RELATIVE_YEAR.items() if word in text}
 
 
 _CONTACT_KINDS = (("phone", ("电话", "热线", "号码")), ("web", ("网址", "网站", "链接")), ("address", ("地址", "在哪个位置", "门牌")))
