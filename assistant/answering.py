@@ -211,6 +211,15 @@ def _articles(chunk: Chunk) -> set[str]:
     return {a for a in found if a}
 
 
+# "第二十八条 " before a quoted clause: the citation names the article.
+_ARTICLE_LEAD = re.compile(r"^第[零〇一二两三四五六七八九十百千\d]+条\s*")
+
+
+def _is_condition(clause: str) -> bool:
+    """Whether a clause states a condition: "…的，" (or 时/者)."""
+    return clause.strip().rstrip("，；：,;:").endswith(("的", "时", "者"))
+
+
 class ExtractiveAnswerer:
     """Builds an :class:`~assistant.types.Answer` from retrieved chunks without an LLM.
 
@@ -741,8 +750,19 @@ class ExtractiveAnswerer:
         states what was asked, with the region whose rule it is."""
         found = filler(slot, evidence.text, units)
         clauses = [c for c in re.split(r"(?<=[，；：,;:])", evidence.text) if c.strip()]
-        clause = next((c for c in clauses if found and found in normalise(c)), evidence.text)
-        clause = clause.strip().rstrip("，；：,;:")
+        at = next((i for i, c in enumerate(clauses) if found and found in normalise(c)), None)
+        if at is None:
+            clause = evidence.text
+        else:
+            # A clause ending in 的 is a rule's condition ("劳动合同期限不满六个月的，"): it is
+            # said with its consequence, and a consequence with its condition.
+            start, end = at, at + 1
+            if _is_condition(clauses[at]) and end < len(clauses):
+                end += 1
+            elif at > 0 and _is_condition(clauses[at - 1]):
+                start -= 1
+            clause = "".join(clauses[start:end])
+        clause = _ARTICLE_LEAD.sub("", clause.strip()).rstrip("，；：,;:")
         if len(clause) < 8 and len(evidence.text) <= _MAX_SENTENCE:
             clause = evidence.text.rstrip("。；;")
         regions = sorted(most_specific(chunk_regions(chunk) - {NATIONAL}))

@@ -412,7 +412,11 @@ def _bound_agrees(asked: str, text: str, figure: re.Pattern) -> bool:
     true when no figure carries a limit, or one carries both ends."""
     found = False
     for m in figure.finditer(text):
-        near = text[max(0, m.start() - 16) : m.end() + 6]
+        # The limit words of the figure's own clause: in "一年以上不满三年的，试用期不得超过二个月"
+        # the 以上 of the condition does not bound 二个月.
+        start = max(max(text.rfind(p, 0, m.start()) for p in "，；。,;") + 1, m.start() - 16)
+        end = min([i for i in (text.find(p, m.end()) for p in "，；。,;") if i >= 0] + [m.end() + 6])
+        near = text[start:end]
         says_max, says_min = bool(_STATES_MAX.search(near)), bool(_STATES_MIN.search(near))
         if says_max == says_min:
             continue

@@ -120,3 +120,17 @@ def test_a_sentence_cut_by_the_chunk_boundary_is_completed_and_long_ones_cut_at_
     long = "，".join(["每人每月补贴1309元"] * 30) + "。"
     cut = _clean(long)
     assert len(cut) <= _MAX_SENTENCE + 1 and cut.endswith("，…") and "1309元，…" in cut
+
+
+def test_the_direct_line_says_a_condition_with_its_consequence():
+    """"简要回答" quotes the clause stating the figure together with the condition it belongs to,
+    without the article number the citation already gives."""
+    from assistant.answering import Candidate, ExtractiveAnswerer
+    from assistant.asks import Slot
+    from assistant.types import Chunk
+
+    text = "第十九条 劳动合同期限一年以上不满三年的，试用期不得超过二个月；"
+    line = ExtractiveAnswerer._direct_line(
+        Slot.DURATION, Candidate(0, 0, text, 1.0, 0.0, frozenset({Slot.DURATION})), Chunk("x", text, {}), lambda c: 1
+    )
+    assert line == "简要回答：劳动合同期限一年以上不满三年的，试用期不得超过二个月[1]\n\n"

@@ -143,6 +143,8 @@ def test_a_sentence_states_the_figure_as_the_question_reads_it():
     # A limit in the direction asked; 最低 inside 最低生活保障 is no lower limit.
     assert not _stated("缴存比例最高不能超过百分之几？", "缴存比例均不得低于职工上一年度月平均工资的5%。")
     assert Slot.DURATION in _stated("审批最多要等多久？", "最低生活保障审批手续应当自受理申请之日起三十日内办结。")
+    # The limit is read in the figure's own clause: the condition's 以上 does not bound 二个月.
+    assert Slot.DURATION in _stated("试用期最长多久？", "劳动合同期限一年以上不满三年的，试用期不得超过二个月；")
     # A penalty's amount answers only a question about a penalty.
     fine = "以欺骗手段提取的，处违法所提款额百分之十以上百分之五十以下的罚款。"
     assert not _stated("住房公积金月缴存额的上限是多少钱？", fine)
