@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from assistant.asks import Ask, FIGURE_SLOTS, Slot, filler, read_question, slots_stated
+from assistant.asks import Ask, FIGURE_SLOTS, Slot, closing_provision, filler, read_question, slots_stated
 from assistant.quantities import fit
 from assistant.evidence import is_clutter, is_title_line, years_of
 from assistant.injection import addresses_assistant
@@ -34,6 +34,10 @@ DIRECT_SLOTS = FIGURE_SLOTS | {Slot.YESNO}
 BRACKET_FITS = 0.12
 BRACKET_OTHER_FIGURE = -0.08
 BRACKET_SPEAKS = 0.04
+
+#: What a closing provision ("本办法自…起施行", "…同时废止") loses when the question is not
+#: about validity: it names the document's own dates and numbers, never a rule's content.
+CLOSING_PENALTY = 0.2
 
 #: What stating the first slot asked adds to a sentence's score. A figure decides an answer;
 #: a place, a consequence or a list marks the right sentence less surely; nearly every rule
@@ -486,6 +490,8 @@ class ExtractiveAnswerer:
                 # A rule whose bracket holds the age, period or area the question states is
                 # the one that applies ("一年以上不满三年的" for a two-year contract); another
                 # bracket's figure is not the one asked, though for a yes/no it says why not.
+                if closing_provision(ask, s):
+                    score -= CLOSING_PENALTY
                 fits = fit(ask.quantities, s)
                 if fits is not None:
                     score += BRACKET_FITS * fits if fits else (BRACKET_OTHER_FIGURE if figure_first else BRACKET_SPEAKS)

@@ -384,7 +384,7 @@ def slots_stated(ask: Ask, sentence: str) -> frozenset[Slot]:
     clause unless the question is about a penalty, and no figure from a closing provision
     ("本法自2025年6月1日起施行") unless the question is about the document's validity."""
     text = normalise(sentence)
-    closing = bool(_CLOSING.search(text)) and not _ASKS_VALIDITY.search(normalise(ask.text))
+    closing = closing_provision(ask, text)
     out = set()
     for slot in ask.slots:
         if closing and slot in FIGURE_SLOTS:
@@ -404,6 +404,13 @@ def slots_stated(ask: Ask, sentence: str) -> frozenset[Slot]:
             continue
         out.add(slot)
     return frozenset(out)
+
+
+def closing_provision(ask: Ask, sentence: str) -> bool:
+    """Whether ``sentence`` is one of a document's closing provisions (when it takes effect,
+    what it repeals, who interprets it) and ``ask`` is not about the document's validity: such
+    a sentence then answers nothing that was asked."""
+    return bool(_CLOSING.search(normalise(sentence))) and not _ASKS_VALIDITY.search(normalise(ask.text))
 
 
 def _bound_agrees(asked: str, text: str, figure: re.Pattern) -> bool:

@@ -21,6 +21,10 @@ _PAGE_LABEL = re.compile(
 )
 _BRACKETED = re.compile(r"【[^】]{0,40}】")
 _DATE_ONLY = re.compile(r"^[\d\s\-/.:年月日时分秒]+$")
+# A line that is only a document number ("劳社部发[2008]3号", "穗府办规〔2021〕19号") or a
+# markup comment ("<!-- INFO END -->"): metadata and markup, not a rule.
+_NUMBER_ONLY = re.compile(r"^[\u4e00-\u9fff]{1,10}[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*第?\d+号$")
+_MARKUP = re.compile(r"^(?:<!--.*|.*-->)$")
 _HEADLINE = re.compile(r"^[^，,。；;：:]{0,14}[！!]+$")
 # A byline or subtitle: "青海日报记者 贾泓", "——2024年青海省重点民生实事工程综述".
 _BYLINE = re.compile(r"^(?:[\u4e00-\u9fff]{0,8}(?:记者|通讯员|特约撰稿|编辑)\s*[\u4e00-\u9fff·]{2,8}(?:\s+[\u4e00-\u9fff·]{2,4})*$|[—－\-]{1,2}[^，。；]{4,40}$)")
@@ -28,10 +32,12 @@ _BYLINE = re.compile(r"^(?:[\u4e00-\u9fff]{0,8}(?:记者|通讯员|特约撰稿|
 
 def is_clutter(sentence: str) -> bool:
     """Whether ``sentence`` is web-page furniture rather than policy text: a page label
-    ("来源：…"), a line of bracketed links ("【文字解读】【一图读懂】"), a bare date, or a short
-    exclaimed headline ("好消息来了！")."""
+    ("来源：…"), a line of bracketed links ("【文字解读】【一图读懂】"), a bare date, a short
+    exclaimed headline ("好消息来了！"), a bare document number or a markup comment."""
     s = sentence.strip()
     if _PAGE_LABEL.match(s) or _DATE_ONLY.match(s) or _HEADLINE.match(s) or _BYLINE.match(s):
+        return True
+    if _NUMBER_ONLY.match(s) or _MARKUP.match(s):
         return True
     if "【" in s:
         rest = _BRACKETED.sub("", s).strip(" |·•-—")

@@ -4,7 +4,7 @@ furniture). Pure rules: the behaviour they produce on real documents is in test_
 
 import pytest
 
-from assistant.asks import Slot, asking_clause, fills, filler, read_question
+from assistant.asks import Slot, asking_clause, closing_provision, fills, filler, read_question
 from assistant.evidence import is_clutter, is_title_line, years_of
 
 
@@ -48,6 +48,14 @@ def test_a_story_is_read_for_what_it_asks():
     assert asking_clause("我爸瘫在床上三年了，请了保姆在家照顾，听说有个保险能报销护理费，每个月能报多少？") == (
         "听说有个保险能报销护理费，每个月能报多少？"
     )
+
+
+def test_closing_provisions_answer_only_questions_about_validity():
+    repeal = "2000年3月17日发布的《关于职工全年月平均工作时间和工资折算问题的通知》同时废止。"
+    assert closing_provision(read_question("月计薪天数是多少天？", 2026), repeal)
+    assert not closing_provision(read_question("这个通知什么时候施行？", 2026), "本通知自2008年1月1日起施行。")
+    assert not closing_provision(read_question("月计薪天数是多少天？", 2026), "月计薪天数＝（365天-104天）÷12月＝21.75天")
+    assert not _stated("流浪乞讨人员在救助站最多可以住多少天？", repeal), "its date is no duration asked"
 
 
 def test_vague_question_words_ask_nothing():
@@ -113,6 +121,9 @@ def test_web_page_furniture_and_title_lines_are_not_evidence():
         assert is_clutter(line), line
     assert not is_clutter("符合条件的参保职工可按规定由职工本人申请生育津贴。")
     assert not is_clutter("【六个月以上单位发放工资的银行流水单】等材料需一并提交，缺一不可。")
+    # A bare document number and a markup comment are metadata, a number inside a rule is not.
+    assert is_clutter("劳社部发[2008]3号") and is_clutter("穗府办规〔2021〕19号") and is_clutter("INFO END -->")
+    assert not is_clutter("根据《通知》（劳社部发[2008]3号）规定，日工资按21.75天折算。")
     assert is_title_line("《广州市长期护理保险试行办法》", "广州市长期护理保险试行办法")
     assert is_title_line("【人社】广州市劳动人事争议仲裁网上申请流程", "广州市劳动人事争议仲裁网上申请流程")
     assert not is_title_line("广州市长期护理保险试行办法所称失能人员，是指…", "广州市长期护理保险试行办法")
