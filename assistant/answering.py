@@ -475,7 +475,8 @@ class ExtractiveAnswerer:
             for pos, s in enumerate(_statements(text)):
                 if len(s) < _MIN_SENTENCE or is_clutter(s) or is_title_line(s, title) or (planted and addresses_assistant(s)):
                     continue
-                own = self._cover(weights, normalise(s))
+                norm = normalise(s)
+                own = self._cover(weights, norm)
                 # A sentence speaks of what the sentence before it, or its article's first
                 # sentence, named: "逾期不改正的，处五万元以上十万元以下的罚款" after the
                 # rule it enforces, "（一）在校学生：…413元" under "个人缴费标准如下".
@@ -490,7 +491,7 @@ class ExtractiveAnswerer:
                 # A rule whose bracket holds the age, period or area the question states is
                 # the one that applies ("一年以上不满三年的" for a two-year contract); another
                 # bracket's figure is not the one asked, though for a yes/no it says why not.
-                if closing_provision(ask, s):
+                if closing_provision(ask, norm):
                     score -= CLOSING_PENALTY
                 fits = fit(ask.quantities, s)
                 if fits is not None:

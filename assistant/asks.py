@@ -169,6 +169,8 @@ class Ask:
             the whole question when it is short.
         quantities: the ages, periods and areas the question states ("我爸今年67岁"), which
             pick the bracket of a rule that applies (:mod:`assistant.quantities`).
+        about_validity: the question asks when a document takes effect, what it repeals or
+            whether it is in force (施行, 废止, 有效...).
     """
 
     text: str
@@ -182,6 +184,7 @@ class Ask:
     count_units: str = ""
     articles: tuple[str, ...] = ()
     quantities: tuple[Quantity, ...] = ()
+    about_validity: bool = False
     contact: str = ""
     money: bool = False
     bound: str = ""
@@ -230,6 +233,7 @@ def read_question(question: str, this_year: int) -> Ask:
         clause=clause,
         asked_spans=spans,
         quantities=stated_quantities(text),
+        about_validity=bool(_ASKS_VALIDITY.search(text)),
     )
 
 
@@ -407,10 +411,11 @@ def slots_stated(ask: Ask, sentence: str) -> frozenset[Slot]:
 
 
 def closing_provision(ask: Ask, sentence: str) -> bool:
-    """Whether ``sentence`` is one of a document's closing provisions (when it takes effect,
-    what it repeals, who interprets it) and ``ask`` is not about the document's validity: such
-    a sentence then answers nothing that was asked."""
-    return bool(_CLOSING.search(normalise(sentence))) and not _ASKS_VALIDITY.search(normalise(ask.text))
+    """Whether ``sentence`` (normalised, :func:`assistant.text.normalise`) is one of a
+    document's closing provisions (when it takes effect, what it repeals, who interprets it)
+    and ``ask`` is not about the document's validity: such a sentence then answers nothing
+    that was asked."""
+    return not ask.about_validity and bool(_CLOSING.search(sentence))
 
 
 def _bound_agrees(asked: str, text: str, figure: re.Pattern) -> bool:
