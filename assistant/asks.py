@@ -171,6 +171,8 @@ class Ask:
             pick the bracket of a rule that applies (:mod:`assistant.quantities`).
         about_validity: the question asks when a document takes effect, what it repeals or
             whether it is in force (施行, 废止, 有效...).
+        payer: the question asks who pays ("钱由谁出", "医药费该谁出"): only a sentence naming
+            who bears or pays a cost states it, not one naming an office.
     """
 
     text: str
@@ -185,6 +187,7 @@ class Ask:
     articles: tuple[str, ...] = ()
     quantities: tuple[Quantity, ...] = ()
     about_validity: bool = False
+    payer: bool = False
     contact: str = ""
     money: bool = False
     bound: str = ""
@@ -234,6 +237,7 @@ def read_question(question: str, this_year: int) -> Ask:
         asked_spans=spans,
         quantities=stated_quantities(text),
         about_validity=bool(_ASKS_VALIDITY.search(text)),
+        payer=bool(_ASKS_PAYER.search(normalise(asking))),
     )
 
 
@@ -362,6 +366,9 @@ _CONTACT_KINDS = (("phone", ("电话", "热线", "号码")), ("web", ("网址", 
 _ASKS_MONEY = re.compile(r"(?:多少|几)(?:块)?钱|(?:多少|几)(?:元|块)")
 _ASKS_MAX = re.compile(r"最多|最高|上限|最长|不能超过|不超过|顶多|封顶")
 _ASKS_MIN = re.compile(r"最少|最低|下限|最短|起码|至少|不能低于|不低于")
+# "谁出/由谁付/该谁承担": a place or channel that answers it is the one who pays.
+_ASKS_PAYER = re.compile(r"谁(?:来)?(?:出|付|交|承担|支付|清偿|赔|掏|负担)|由谁")
+_PAYER = re.compile(r"由[\u4e00-\u9fff（）、]{1,24}(?:承担|交纳|缴纳|支付|清偿|出资|负担|先行|筹集|垫付|赔偿)|共同出资|分摊|出资|筹集|承担|负担")
 _ASKS_PENALTY = re.compile(r"罚|处分|处理|后果|责任|违法|违规|追究|处罚|滞纳金|没收")
 # How a sentence bounds a figure: an upper limit or a lower one.
 _STATES_MAX = re.compile(r"不得超过|不超过|最高|最多|最长|以内|之内|以下|上限|封顶|不高于")
@@ -382,8 +389,9 @@ _MONEY = re.compile(
 
 def slots_stated(ask: Ask, sentence: str) -> frozenset[Slot]:
     """Which of ``ask``'s slots ``sentence`` states, read as that question reads them: a
-    count in the units asked, the kind of contact asked (a URL is no street address), money
-    when money is asked ("多少钱" is not answered by "工资的百分之九十"), a limit in the
+    count in the units asked, the kind of contact asked (a URL is no street address), who
+    pays when that is asked (an office in charge is not), money when money is asked
+    ("多少钱" is not answered by "工资的百分之九十"), a limit in the
     direction asked ("最高不能超过" is not answered by "不得低于"), no amount from a penalty
     clause unless the question is about a penalty, and no figure from a closing provision
     ("本法自2025年6月1日起施行") unless the question is about the document's validity."""
@@ -395,6 +403,9 @@ def slots_stated(ask: Ask, sentence: str) -> frozenset[Slot]:
             continue
         if slot is Slot.AMOUNT and ask.money:
             if not _MONEY.search(text):
+                continue
+        elif slot is Slot.CHANNEL and ask.payer:
+            if not _PAYER.search(text):
                 continue
         elif not fills(slot, text, ask.count_units):
             continue

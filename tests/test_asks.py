@@ -154,6 +154,10 @@ def test_a_sentence_states_the_figure_as_the_question_reads_it():
     # A limit in the direction asked; 最低 inside 最低生活保障 is no lower limit.
     assert not _stated("缴存比例最高不能超过百分之几？", "缴存比例均不得低于职工上一年度月平均工资的5%。")
     assert Slot.DURATION in _stated("审批最多要等多久？", "最低生活保障审批手续应当自受理申请之日起三十日内办结。")
+    # Who pays is answered by whoever bears the cost, not by the office in charge.
+    assert not _stated("老楼加装电梯，钱由谁出？", "具体工作由市房地产管理机构负责。")
+    assert Slot.CHANNEL in _stated("老楼加装电梯，钱由谁出？", "由业主按一定分摊比例共同出资；")
+    assert Slot.CHANNEL in _stated("加装电梯去哪里申请？", "具体工作由市房地产管理机构负责。")
     # The limit is read in the figure's own clause: the condition's 以上 does not bound 二个月.
     assert Slot.DURATION in _stated("试用期最长多久？", "劳动合同期限一年以上不满三年的，试用期不得超过二个月；")
     # A penalty's amount answers only a question about a penalty.
