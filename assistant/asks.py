@@ -213,10 +213,10 @@ def read_question(question: str, this_year: int) -> Ask:
     Args:
         this_year: the year 今年 means (the current year in the product; fixed in tests).
     """
-    asking = asking_sentences(question)
-    slots, spans = _slots(_asking_words(normalise(asking)))
+    asking = normalise(asking_sentences(question))
+    slots, spans = _slots(_asking_words(asking))
     if not slots:
-        slots, spans = _lookup_slots(_asking_words(normalise(asking)))
+        slots, spans = _lookup_slots(_asking_words(asking))
     clause = asking_clause(question)
     units = "".join(dict.fromkeys(m for p in spans for m in _COUNT_UNIT.findall(p)))
     text = normalise(question)
@@ -237,7 +237,7 @@ def read_question(question: str, this_year: int) -> Ask:
         asked_spans=spans,
         quantities=stated_quantities(text),
         about_validity=bool(_ASKS_VALIDITY.search(text)),
-        payer=bool(_ASKS_PAYER.search(normalise(asking))),
+        payer=bool(_ASKS_PAYER.search(asking)),
     )
 
 

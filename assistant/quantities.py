@@ -75,20 +75,25 @@ _AMOUNT = re.compile(rf"(?<![\d{_CN}])(?P<num>{_NUM})(?P<more>多)?{_UNIT}(?P<mo
 _SCALE = {"周岁": ("age", 1), "岁": ("age", 1), "个月": ("months", 1), "年": ("months", 12), "平方米": ("area", 1), "平米": ("area", 1), "㎡": ("area", 1)}
 
 
+def _in_measure(num: str, unit: str, extra: float = 0.0) -> tuple[str, float] | None:
+    """(dimension, value in its measure) of "<num><unit>", plus ``extra`` units; None for a
+    number that cannot be read or a 4-digit year (2025年 is a date)."""
+    value = number(num)
+    if value is None or (unit == "年" and value >= 1000):
+        return None
+    dim, scale = _SCALE[unit]
+    return dim, (value + extra) * scale
+
+
 def _measure(m: re.Match) -> tuple[str, float] | None:
-    value = number(m.group("num"))
-    if value is None:
-        return None
-    unit = m.group("unit")
-    if unit == "年" and value >= 1000:  # 2025年 is a date
-        return None
+    extra = 0.0
     if m.group("more2") == "半":  # 两年半
-        value += 0.5
+        extra = 0.5
     elif m.group("more") or m.group("more2"):
         # "二十多年" is 20-odd, "3年多" a little over 3: the middle of what they can mean.
-        value += 5 if value >= 10 and value % 10 == 0 else 0.5
-    dim, scale = _SCALE[unit]
-    return dim, value * scale
+        value = number(m.group("num")) or 0.0
+        extra = 5 if value >= 10 and value % 10 == 0 else 0.5
+    return _in_measure(m.group("num"), m.group("unit"), extra)
 
 
 def stated_quantities(question: str) -> tuple[Quantity, ...]:
@@ -103,6 +108,10 @@ def stated_quantities(question: str) -> tuple[Quantity, ...]:
 
 
 _CLAUSE = re.compile(r"[，,；;。：:]")
+# A bound: "年满60周岁", "不满三年", "一年以上", "不超过55周岁".
+_BOUND = re.compile(
+    rf"(?P<pre>年满|未满|不满|不足|满|超过|不超过|达到|低于|高于)?(?P<num>{_NUM}){_UNIT}(?P<post>以上|以下|以内|之内|及以上|及以下|或以上)?"
+)
 _CONDITION_END = re.compile(r"的$|时$|者$|期间$")
 
 
@@ -121,15 +130,11 @@ def brackets(sentence: str) -> tuple[Bracket, ...]:
             continue
         conditional = bool(_CONDITION_END.search(clause))
         bounds: dict[str, dict] = {}
-        for m in re.finditer(rf"(?P<pre>年满|未满|不满|不足|满|超过|不超过|达到|低于|高于)?(?P<num>{_NUM})(?P<unit>周岁|岁|个月|年|平方米|平米|㎡)(?P<post>以上|以下|以内|之内|及以上|及以下|或以上)?", clause):
-            value = number(m.group("num"))
-            if value is None:
+        for m in _BOUND.finditer(clause):
+            measured = _in_measure(m.group("num"), m.group("unit"))
+            if measured is None:
                 continue
-            unit = m.group("unit")
-            if unit == "年" and value >= 1000:
-                continue
-            dim, scale = _SCALE[unit]
-            value *= scale
+            dim, value = measured
             pre, post = m.group("pre") or "", m.group("post") or ""
             if dim != "age" and not (conditional or pre in ("满", "年满", "不满", "未满", "不足")):
                 continue
