@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
-from assistant.quantities import Quantity, stated_quantities
+from assistant.quantities import Quantity, brackets, stated_quantities
 from assistant.regions import regions_in
 from assistant.text import normalise, query_terms, sentences
 
@@ -101,13 +101,15 @@ _FILLED: dict[Slot, re.Pattern] = {
         rf"|{_PRICE_CUT}|按照?[\u4e00-\u9fff（）]{{2,24}}的标准"
     ),
     Slot.RATE: re.compile(_SHARE),
-    Slot.DURATION: re.compile(rf"第[\d{CN_DIGITS}]+个(?:自然)?(?:月|年|工作日)|(?<![\d年])(?:\d{{1,3}}|[{CN_DIGITS}]+|半)\s*(?:个)?(?:工作日|小时|个月|月(?![\d{CN_DIGITS}]+日)|周(?!岁)|天|日(?![常期])|年(?!\d))(?:内|以内|之内|以上|以下|后|前|起)?"),
+    Slot.DURATION: re.compile(rf"第[\d{CN_DIGITS}]+个(?:自然)?(?:月|年|工作日)|(?<![\d年])(?<!\d月)(?:\d{{1,3}}|[{CN_DIGITS}]+|半)\s*(?:个)?(?:工作日|小时|个月|月(?![\d{CN_DIGITS}]+日)|周(?!岁)|天|日(?![常期])|年(?!\d))(?:内|以内|之内|以上|以下|后|前|起)?"),
     Slot.DEADLINE: re.compile(
         rf"(?:未满|不满|不超过|不足|满)?(?:\d{{1,3}}|[{CN_DIGITS}]+)\s*(?:个)?(?:工作日|日|天|个月|月|周|年|小时)(?:内|以内|之内|前|后)?"
         rf"|(?:当月|次月|每月|每年)\s*\d{{1,2}}\s*日|\d{{1,2}}\s*月\s*\d{{1,2}}\s*日|期满前|届满前|当日|即时|当场"
         rf"|第[\d{CN_DIGITS}]+个(?:自然)?(?:月|年|工作日)"
     ),
-    Slot.DATE: re.compile(rf"\d{{4}}\s*年\s*\d{{1,2}}\s*月(?:\s*\d{{1,2}}\s*日)?|\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}月\d{{1,2}}日|[{CN_DIGITS}]+年[{CN_DIGITS}]+月[{CN_DIGITS}]+日|起施行|之日起"),
+    Slot.DATE: re.compile(rf"\d{{4}}\s*年\s*\d{{1,2}}\s*月(?:\s*\d{{1,2}}\s*日)?|\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}月\d{{1,2}}日|[{CN_DIGITS}]+年[{CN_DIGITS}]+月[{CN_DIGITS}]+日|起施行|之日起"
+        # A point counted from an event: "从参加工作的第二个月开始", "次月起".
+        rf"|第[\d{CN_DIGITS}]+个(?:自然)?(?:月|年|工作日)(?:起|开始)|(?:次|下)[月年](?:起|开始)"),
     Slot.COUNT: re.compile(rf"{NUMBER}\s*(?:项|个(?!月|工作日)|家|类|件|次|名|户|所|套|条|批|处|座|部|人)|{_QUORUM}"),
     Slot.AGE: re.compile(rf"{NUMBER}\s*(?:周岁|岁)"),
     Slot.CONTACT: re.compile(f"{_PHONE.pattern}|{_ADDRESS.pattern}|{_WEB.pattern}"),
@@ -363,7 +365,7 @@ def years_in(text: str, this_year: int) -> set[int]:
 
 
 _CONTACT_KINDS = (("phone", ("电话", "热线", "号码")), ("web", ("网址", "网站", "链接")), ("address", ("地址", "在哪个位置", "门牌")))
-_ASKS_MONEY = re.compile(r"(?:多少|几)(?:块)?钱|(?:多少|几)(?:元|块)")
+_ASKS_MONEY = re.compile(r"(?:多少|几)(?:块)?钱|(?:多少|几)(?:百|千|万|亿)?(?:元|块)")
 _ASKS_MAX = re.compile(r"最多|最高|上限|最长|不能超过|不超过|顶多|封顶")
 _ASKS_MIN = re.compile(r"最少|最低|下限|最短|起码|至少|不能低于|不低于")
 # "谁出/由谁付/该谁承担": a place or channel that answers it is the one who pays.
@@ -440,6 +442,15 @@ def _bound_agrees(asked: str, text: str, figure: re.Pattern) -> bool:
         start = max(max(text.rfind(p, 0, m.start()) for p in "，；。,;") + 1, m.start() - 16)
         end = min([i for i in (text.find(p, m.end()) for p in "，；。,;") if i >= 0] + [m.end() + 6])
         near = text[start:end]
+        # A bracket the figure depends on is its condition, not its limit: in
+        # "满五年不足七年的为十五个月" the 不足 bounds the years paid, not the months, and
+        # 五年, 七年 are the condition's figures, not the rule's.
+        after = near.find("的", m.end() - start)
+        if after >= 0 and brackets(near[: after + 1]):
+            continue
+        cut = near.rfind("的", 0, m.start() - start)
+        if cut > 0 and brackets(near[: cut + 1]):
+            near = near[cut + 1 :]
         says_max, says_min = bool(_STATES_MAX.search(near)), bool(_STATES_MIN.search(near))
         if says_max == says_min:
             continue

@@ -134,3 +134,23 @@ def test_the_direct_line_says_a_condition_with_its_consequence():
         Slot.DURATION, Candidate(0, 0, text, 1.0, 0.0, frozenset({Slot.DURATION})), Chunk("x", text, {}), lambda c: 1
     )
     assert line == "简要回答：劳动合同期限一年以上不满三年的，试用期不得超过二个月[1]\n\n"
+
+
+def test_terms_every_candidate_shares_cannot_choose_among_them(services):
+    """Within one document's sentences the benefit it is about tells nothing apart: the
+    sharpened weights keep only what few sentences hold (人均住房建筑面积 among rent-subsidy rules)."""
+    from assistant.answering import TermWeights
+
+    answerer = services.answerer
+    sentences = [
+        "徐州市市区公共租赁住房租赁补贴主要面向符合条件的低保、特困、低收入家庭。",
+        "公共租赁住房租赁补贴保障有效期为一年，按年度进行审核。",
+        "家庭人均住房建筑面积低于15平方米。",
+    ]
+    weights = TermWeights({"住房": 3.0, "公共租赁住房": 4.6, "补贴": 3.5, "人均": 5.0, "建筑面积": 4.9})
+    sharp = answerer._sharpened(weights, sentences)
+    assert sharp.core["住房"] == 0.0  # every sentence holds it
+    assert sharp.core["人均"] > sharp.core["补贴"] > 0.0
+    assert answerer._cover(sharp, sentences[2]) > answerer._cover(sharp, sentences[0])
+    # By idf alone the subsidy's own sentence looks as good an answer.
+    assert answerer._cover(weights, sentences[0]) >= answerer._cover(weights, sentences[2]) - 0.1

@@ -170,3 +170,22 @@ def test_money_is_a_figure_or_a_payment_set_by_a_standard_not_a_condition():
     assert Slot.AMOUNT in _stated("那一般能给多少钱？", "每人每月一般不超过本市最低生活保障标准。")
     assert not _stated("一个月最少要交多少钱？", "已从事有稳定收入的劳动并且月收入不低于本市最低工资标准的。")
     assert Slot.DURATION in _stated("续上以后要多久才能报销？", "自缴费月起的第三个自然月开始享受职工基本医疗保险待遇。")
+
+
+def test_a_bracket_is_the_condition_of_its_figure_not_its_limit():
+    # "不足七年" bounds the years paid; 十五个月 is the figure and carries no limit of its own,
+    # so it answers a question about the most one can get.
+    scale = "（四）累计缴费时间满四年不足五年的为十二个月；（五）累计缴费时间满五年不足七年的为十五个月；"
+    assert Slot.DURATION in _stated("交了六年，失业金最多能领几个月？", scale)
+    assert not _stated("交了六年，失业金最少能领几个月？", "失业保险金领取期限最长不超过二十四个月。")
+
+
+def test_dates_points_and_sums_are_read_as_such():
+    # A calendar date is no period of days.
+    assert not _stated("救助站最多能住几天？", "2003年6月18日 国务院第12次常务会议通过")
+    assert Slot.DURATION in _stated("每个月什么时候发？", "发放时间为每月25日前；")
+    # A point counted from an event answers "从什么时候开始".
+    assert Slot.DATE in _stated("新入职的从什么时候开始交公积金？", "从参加工作的第二个月开始缴存住房公积金")
+    # "多少万元" asks money: a share of wages is no sum.
+    assert read_question("公积金最多能贷多少万元？", 2026).money
+    assert not _stated("公积金最多能贷多少万元？", "月缴存额为职工本人当月工资乘以职工住房公积金缴存比例。")
