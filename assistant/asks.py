@@ -423,6 +423,15 @@ def slots_stated(ask: Ask, sentence: str) -> frozenset[Slot]:
     return frozenset(out)
 
 
+_WHAT_ABOUT = re.compile(r"呢\s*[？?]?\s*$")
+
+
+def asks_as_before(turn: str) -> bool:
+    """Whether a follow-up turn asks what the turn before asked, of another subject: "那在读
+    小学的孩子呢？", "那生孩子领的津贴呢？" (a turn ending in 呢 that asks nothing of its own)."""
+    return bool(_WHAT_ABOUT.search(turn.strip()))
+
+
 def closing_provision(ask: Ask, sentence: str) -> bool:
     """Whether ``sentence`` (normalised, :func:`assistant.text.normalise`) is one of a
     document's closing provisions (when it takes effect, what it repeals, who interprets it)

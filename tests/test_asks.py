@@ -189,3 +189,18 @@ def test_dates_points_and_sums_are_read_as_such():
     # "多少万元" asks money: a share of wages is no sum.
     assert read_question("公积金最多能贷多少万元？", 2026).money
     assert not _stated("公积金最多能贷多少万元？", "月缴存额为职工本人当月工资乘以职工住房公积金缴存比例。")
+
+
+def test_a_what_about_turn_asks_what_the_turn_before_asked(services):
+    """"那城乡居民呢？" after a question on a rate asks the rate, of another subject."""
+    from assistant.asks import asks_as_before
+    from assistant.query import contextualise
+
+    first, then = "广州长护险，职工在家里请人护理，基金按多少比例支付？", "那城乡居民呢？"
+    assert asks_as_before(then) and not asks_as_before("那要交多少钱？")
+    ask = services.answerer.read(contextualise(then, [{"role": "user", "content": first}]), then)
+    assert ask.slots and ask.slots[0] is Slot.RATE
+    # A turn that asks something of its own keeps its own slot.
+    own = "那要多久才能批下来呢？"
+    ask = services.answerer.read(contextualise(own, [{"role": "user", "content": first}]), own)
+    assert ask.slots[0] is Slot.DURATION
