@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from assistant.asks import Ask, FIGURE_SLOTS, Slot, asks_as_before, closing_provision, filler, read_question, slots_stated
+from assistant.asks import HOW_ASKED, Ask, FIGURE_SLOTS, Slot, asks_as_before, closing_provision, filler, read_question, slots_stated
 from assistant.quantities import fit
 from assistant.evidence import is_clutter, is_title_line, years_of
 from assistant.injection import addresses_assistant
@@ -318,17 +318,7 @@ class ExtractiveAnswerer:
         if set(typed.slots) <= {Slot.YESNO} and asks_as_before(focus):
             # "那在读小学的孩子呢？" after "大人一年要交多少钱？" asks the same about another
             # subject: what is asked, and how, is the earlier turn's.
-            typed = replace(
-                typed,
-                slots=searched.slots,
-                asked_spans=searched.asked_spans,
-                count_units=searched.count_units,
-                contact=searched.contact,
-                money=searched.money,
-                bound=searched.bound,
-                penalty=searched.penalty,
-                payer=searched.payer,
-            )
+            typed = replace(typed, **{name: getattr(searched, name) for name in HOW_ASKED})
         return replace(
             typed,
             years=typed.years or searched.years,

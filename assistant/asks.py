@@ -423,6 +423,9 @@ def slots_stated(ask: Ask, sentence: str) -> frozenset[Slot]:
     return frozenset(out)
 
 
+#: The fields of an :class:`Ask` that say what is asked and how it is to be read (as against
+#: what it is about): a "what about X" follow-up takes them from the turn before.
+HOW_ASKED = ("slots", "asked_spans", "count_units", "contact", "money", "bound", "penalty", "payer")
 _WHAT_ABOUT = re.compile(r"呢\s*[？?]?\s*$")
 
 
