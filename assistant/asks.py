@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
-from assistant.quantities import Quantity, brackets, stated_quantities
+from assistant.quantities import Quantity, brackets, stated_quantities, without_held_conditions
 from assistant.regions import regions_in
 from assistant.text import normalise, query_terms, sentences
 
@@ -77,7 +77,9 @@ _ASKED: tuple[tuple[Slot, re.Pattern], ...] = tuple(
         (Slot.CONSEQUENCE, r"有什么(?:后果|影响|处罚|责任)|会有什么(?:后果|影响)"),
         (Slot.CHANNEL, r"由谁|谁(?:出|付|承担|交|支付|清偿|赔|来出)|在哪|去哪|到哪|哪里|哪儿|找谁|向谁|找哪|哪个部门|什么部门|什么机构|哪个机构|谁(?:负责|管|来办)|渠道|什么地方|哪个单位|哪家|网上(?:能|可以)?办|线上"),
         (Slot.ELIGIBILITY, r"谁(?:可以|能|有资格)|哪些人|什么人|什么样的人|哪类人|什么条件|条件|资格|够不够|符不符合|能不能(?:申请|领|享受|办)|可以申请吗|能申请吗"),
-        (Slot.LIST, r"材料|资料|证件|证明|哪些|包括什么|包括哪些|有什么|有啥|什么东西|带什么|准备什么"),
+        # A document named is asked for when a list word comes with it, or the question ends
+        # on it ("生育津贴申请材料？"); "材料交齐以后多久放款" asks how long.
+        (Slot.LIST, r"(?:(?<=什么)|(?<=哪些)|(?<=啥)|(?<=要)|(?<=需)|(?<=带)|(?<=准备)|(?<=提交)|(?<=提供)|(?<=交))(?:证明)?(?:材料|资料|证件|证明)|(?:材料|资料|证件|证明)(?=[？?。！!]|$|呢|吗|是什么)|哪些|包括什么|包括哪些|有什么|有啥|什么东西|带什么|准备什么"),
         (Slot.CONSEQUENCE, r"怎么处理|怎么处罚|如何处罚|如何处理|什么后果|什么处罚|会怎样|会怎么样|会不会被|罚不罚|罚吗|处罚|追究|什么责任|什么影响|怎么办"),
         # Only the asking words: in "怎么结算" the verb says what the question is about.
         (Slot.PROCEDURE, r"怎么(?!样|回事)|如何|流程|手续|步骤"),
@@ -397,10 +399,14 @@ def slots_stated(ask: Ask, sentence: str) -> frozenset[Slot]:
     direction asked ("最高不能超过" is not answered by "不得低于"), no amount from a penalty
     clause unless the question is about a penalty, and no figure from a closing provision
     ("本法自2025年6月1日起施行") unless the question is about the document's validity."""
-    text = normalise(sentence)
-    closing = closing_provision(ask, text)
+    whole = normalise(sentence)
+    closing = closing_provision(ask, whole)
+    # The bounds of a condition that holds the asker's own age or period describe the asker,
+    # not the figure asked.
+    figures = without_held_conditions(ask.quantities, whole)
     out = set()
     for slot in ask.slots:
+        text = figures if slot in FIGURE_SLOTS else whole
         if closing and slot in FIGURE_SLOTS:
             continue
         if slot is Slot.AMOUNT and ask.money:

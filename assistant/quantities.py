@@ -115,6 +115,19 @@ _BOUND = re.compile(
 _CONDITION_END = re.compile(r"的$|时$|者$|期间$")
 
 
+def _condition_bounds(clause: str):
+    """The bounds a clause sets as a condition: (match, dimension, value) for each."""
+    conditional = bool(_CONDITION_END.search(clause))
+    for m in _BOUND.finditer(clause):
+        measured = _in_measure(m.group("num"), m.group("unit"))
+        if measured is None:
+            continue
+        pre = m.group("pre") or ""
+        if measured[0] != "age" and not (conditional or pre in ("满", "年满", "不满", "未满", "不足")):
+            continue
+        yield m, *measured
+
+
 def brackets(sentence: str) -> tuple[Bracket, ...]:
     """The conditions ``sentence`` sets on ages, periods and areas, one per clause and
     dimension ("劳动合同期限一年以上不满三年的，试用期不得超过二个月" -> months in [12, 36)).
@@ -125,19 +138,9 @@ def brackets(sentence: str) -> tuple[Bracket, ...]:
     """
     out = []
     for clause in _CLAUSE.split(sentence):
-        clause = clause.strip()
-        if not clause:
-            continue
-        conditional = bool(_CONDITION_END.search(clause))
         bounds: dict[str, dict] = {}
-        for m in _BOUND.finditer(clause):
-            measured = _in_measure(m.group("num"), m.group("unit"))
-            if measured is None:
-                continue
-            dim, value = measured
+        for m, dim, value in _condition_bounds(clause.strip()):
             pre, post = m.group("pre") or "", m.group("post") or ""
-            if dim != "age" and not (conditional or pre in ("满", "年满", "不满", "未满", "不足")):
-                continue
             b = bounds.setdefault(dim, {})
             if pre in ("年满", "满", "达到") or post in ("以上", "及以上", "或以上"):
                 b["low"], b["low_inclusive"] = value, True
@@ -149,6 +152,25 @@ def brackets(sentence: str) -> tuple[Bracket, ...]:
                 b["high"], b["high_inclusive"] = value, True
         out += [Bracket(dim, **b) for dim, b in bounds.items() if b]
     return tuple(out)
+
+
+def without_held_conditions(quantities: tuple[Quantity, ...], sentence: str) -> str:
+    """``sentence`` without the bounds of each clause whose condition holds a quantity the
+    question states: for "干了十一年，年假有几天？" the 一年以上 of "连续工作一年以上的，享受带薪
+    年休假" is the asker's own situation, not the number of days asked."""
+    if not quantities:
+        return sentence
+    parts = re.split(r"(?<=[，,；;。：:])", sentence)
+    for n, clause in enumerate(parts):
+        bare = clause.rstrip("，,；;。：:")
+        held = [b for b in brackets(bare) if any(q.dim == b.dim and b.holds(q.value) for q in quantities)]
+        if held:
+            dims = {b.dim for b in held}
+            spans = [m.span() for m, dim, _ in _condition_bounds(bare) if dim in dims]
+            for start, end in reversed(spans):
+                clause = clause[:start] + clause[end:]
+            parts[n] = clause
+    return "".join(parts)
 
 
 def fit(quantities: tuple[Quantity, ...], sentence: str) -> float | None:

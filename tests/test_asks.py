@@ -204,3 +204,13 @@ def test_a_what_about_turn_asks_what_the_turn_before_asked(services):
     own = "那要多久才能批下来呢？"
     ask = services.answerer.read(contextualise(own, [{"role": "user", "content": first}]), own)
     assert ask.slots[0] is Slot.DURATION
+
+
+def test_documents_are_asked_for_only_with_a_list_word_or_at_the_end():
+    assert read_question("申请公租房需要提交什么证明材料？", 2026).slots[0] is Slot.LIST
+    assert read_question("生育津贴申请材料？", 2026).slots[0] is Slot.LIST
+    # "材料交齐以后" is part of the story; the question asks a time limit.
+    assert read_question("贷款材料交齐以后银行多少个工作日内放款？", 2026).slots == (Slot.DEADLINE,)
+    # The asker's own period does not state the number of days asked.
+    assert not _stated("干了十二年了，年休假有几天？", "职工连续工作一年以上的，享受带薪年休假。")
+    assert Slot.DURATION in _stated("干了十二年了，年休假有几天？", "已满10年不满20年的，年休假10天；")

@@ -30,3 +30,15 @@ def test_the_bracket_that_holds_the_quantity_fits_best():
     assert fit(two_years, "缴费满一年以上的") == 0.25, "an open bracket holds more loosely"
     assert fit(two_years, "应当按时足额支付工资") is None
     assert fit(stated_quantities("我爸今年67岁"), "六十五周岁以上免费乘坐市内公共交通工具") == 0.25
+
+
+def test_a_condition_holding_the_askers_own_period_is_not_the_figure_asked():
+    from assistant.quantities import stated_quantities, without_held_conditions
+
+    worked = stated_quantities("在一家单位干了十二年了，每年的年休假有几天？")
+    assert without_held_conditions(worked, "职工连续工作一年以上的，享受带薪年休假。") == "职工连续工作的，享受带薪年休假。"
+    # A bracket the quantity falls outside of is another rule, left as written.
+    rule = "累计缴费满一年不足五年的，领取期限最长为十二个月；"
+    assert without_held_conditions(stated_quantities("交了六年"), rule) == rule
+    # The rule's own figure stays: only the condition's bounds go.
+    assert "十八个月" in without_held_conditions(stated_quantities("交了六年"), "满五年不足十年的，领取期限最长为十八个月；")
