@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from assistant.asks import HOW_ASKED, Ask, FIGURE_SLOTS, Slot, asks_as_before, closing_provision, filler, read_question, slots_stated
+from assistant.asks import HOW_ASKED, Ask, FIGURE_SLOTS, Slot, asks_as_before, closing_provision, filler, read_question, slots_stated, versions_named, years_in
 from assistant.quantities import fit
 from assistant.evidence import is_clutter, is_title_line, years_of
 from assistant.injection import addresses_assistant
@@ -221,6 +221,13 @@ _REFERS_BACK = re.compile(r"^(?:前款|前项|前述|上述|该|其中|但|但�
 
 # The question words of an asked phrase: what is left names the list ("哪些材料" -> "材料").
 _QUESTION_WORDS = re.compile(r"^(?:有什么|什么样的|什么|哪些|哪几|哪|啥|多少|要不要|需要)")
+
+
+def _issued_year(chunk: Chunk) -> int | None:
+    """The year of the document version a chunk belongs to (its ``date`` metadata, e.g.
+    "2022-06-01"), or None when the document is undated."""
+    m = re.match(r"((?:19|20)\d{2})", str(chunk.metadata.get("date") or ""))
+    return int(m.group(1)) if m else None
 
 
 def _articles(chunk: Chunk) -> set[str]:
@@ -708,6 +715,13 @@ class ExtractiveAnswerer:
         span = years_of(evidence.text, hit.chunk.title, str(hit.chunk.metadata.get("heading", "")))
         if ask.years and not span.covers(ask.years):
             return self._neighbour_year(ask, shown, evidence, hit, sorted(span.bound))
+        issued = _issued_year(hit.chunk)
+        asked_now = years_in(ask.clause, self.this_year()) | versions_named(ask.text)
+        if asked_now and not (span.bound or span.start) and issued and max(asked_now) < issued:
+            # A text that names no year of its own speaks from its date on: asked about a
+            # year before it (an older version, a past standard), it can only be given as
+            # the later text it is.
+            return self._neighbour_year(replace(ask, years=frozenset(asked_now)), shown, evidence, hit, [issued])
         chosen = self._with_sequel(ask, evidence, chosen, cands)
         return self._compose(ask, shown, chosen, evidence, pool)
 

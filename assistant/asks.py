@@ -88,8 +88,9 @@ _ASKED: tuple[tuple[Slot, re.Pattern], ...] = tuple(
     )
 )
 
-# A phone number, a street address, a web address: the contacts a question may ask for.
-_PHONE = re.compile(r"(?<!\d)\d{3,4}[-－—]\d{5,8}(?!\d)|(?<!\d)(?:\d{3,4}[-－—]?)?\d{7,8}(?!\d)|(?<!\d)1\d{4}(?!\d)|400[-－]?\d{3}[-－]?\d{4}|热线")
+# A phone number, a street address, a web address: the contacts a question may ask for. A
+# sentence that names a hotline without its number ("设立…心理援助热线") gives no phone.
+_PHONE = re.compile(r"(?<!\d)\d{3,4}[-－—]\d{5,8}(?!\d)|(?<!\d)(?:\d{3,4}[-－—]?)?\d{7,8}(?!\d)|(?<!\d)1\d{4}(?!\d)|400[-－]?\d{3}[-－]?\d{4}")
 _ADDRESS = re.compile(r"[\u4e00-\u9fff]{2,}(?:路|街|大道|巷)\d+号|\d+号(?:楼|院)|\d+(?:楼|层|室)")
 _WEB = re.compile(r"https?://|www\.|网址|网站")
 
@@ -354,16 +355,29 @@ def asking_clause(question: str) -> str:
     return "，".join(picked) + ("？" if question.rstrip().endswith(("？", "?")) else "")
 
 
+_DOC_NUMBER_YEAR = re.compile(r"[〔\[［(（]\s*(?:19|20)\d{2}\s*[〕\]］)）]")
+
+
 def years_in(text: str, this_year: int) -> set[int]:
     """Years ``text`` is about: "2025年" -> {2025}; 今年/去年/明年/前年/后年 count from ``this_year``
     when no year is written out."""
-    text = normalise(text)
+    # The year inside a 文号 ("劳社部发〔2008〕3号") dates the document, not what is asked.
+    text = _DOC_NUMBER_YEAR.sub("", normalise(text))
     found = {int(y) for y in _YEAR.findall(text) if 1949 <= int(y) <= this_year + 10}
     if found:
         # "我今年大学毕业，省里2024年有什么安排": the year written out is the one asked about;
         # 今年 or 去年 beside it dates the asker's own story.
         return found
     return {this_year + delta for word, delta in _RELATIVE_YEAR.items() if word in text}
+
+
+_VERSION = re.compile(r"((?:19|20)\d{2})\s*年?[^，,。？?；;\s]{0,6}?(?:版|修订|修正|原版|那一版)")
+
+
+def versions_named(text: str) -> set[int]:
+    """Years of document versions a question names ("2016年那版", "2013年修订版"): asked about
+    wherever they stand in the question."""
+    return {int(y) for y in _VERSION.findall(normalise(text))}
 
 
 _CONTACT_KINDS = (("phone", ("电话", "热线", "号码")), ("web", ("网址", "网站", "链接")), ("address", ("地址", "在哪个位置", "门牌")))

@@ -241,6 +241,7 @@ class HybridSearcher:
         ranked = _prefer_in_force(ranked, years_in(question))
         if self.reranker is not None:
             ranked = self.reranker.rerank(question, ranked)
+        fused_order = ranked
         ranked = _spread(ranked, k, self.max_per_document)
         # A chunk only BM25 found still gets its cosine: the answerer's relevance check needs
         # it, and many near-duplicate chunks can push the right one out of the dense list.
@@ -252,6 +253,15 @@ class HybridSearcher:
         ranked = [h for h in ranked if h.dense_score is not None]
         for hit in ranked:
             hit.neighbours = self.neighbours(hit.chunk, snap)
+        import os
+        depth, per = int(os.environ.get("X_SIB_DEPTH", "0")), int(os.environ.get("X_SIB_PER", "2"))
+        if depth and len(question) >= int(os.environ.get("X_SIB_LEN", "0")):
+            shown = {h.chunk.id for h in ranked} | {n.id for h in ranked for n in h.neighbours}
+            for hit in ranked:
+                key = version_key(hit.chunk.metadata)
+                more = [h.chunk for h in fused_order[:depth] if h.chunk.id not in shown and version_key(h.chunk.metadata) == key][:per]
+                shown |= {c.id for c in more}
+                hit.neighbours = hit.neighbours + more
         return ranked
 
     def neighbours(self, chunk: Chunk, snap: "_Snapshot | None" = None) -> list[Chunk]:

@@ -41,6 +41,8 @@ QUESTIONS = {
     "near_phone": "徐州公租房租赁补贴的咨询电话是多少？",
     "near_topic": "办理美国签证需要哪些材料？",
     "year": "广州2028年城乡最低生活保障标准是多少？",
+    "old_version": "广东省失业保险条例2015年那一版，失业保险金按最低工资标准的百分之几发？",
+    "past_year": "广州失业保险常见问题解答2023年版里，失业保险金每月标准是多少？",
     "narrative": "我爸今年66岁了，广州户口，平时喜欢坐公交去公园下棋，他坐车还用自己掏钱吗？",
     "multiple": "广州特困人员的基本生活标准是按低保标准的几倍来定的？",
     "price_cut": "我是广州的，今年61岁，坐地铁能便宜多少？",
@@ -102,6 +104,17 @@ def test_2_another_year_is_said_to_be_another_year(real):
     assert "2028" in a.neighbour and "2025" in a.neighbour
     assert _files(a) == {"gz_dibao_jiuzhu_biaozhun_2025.txt"}
     assert a.to_dict()["status"] == "neighbour"
+
+
+def test_2b_a_text_speaks_from_its_date_on(real):
+    """A rule that names no year of its own is the document version's: asked about an older
+    version or an earlier year, it is given as the later text it is."""
+    a = real.assistant.ask(QUESTIONS["old_version"])
+    assert a.status == "neighbour", a.text
+    assert "2022" in a.neighbour and "2015" in a.neighbour
+    assert "百分之九十" in a.text
+    b = real.assistant.ask(QUESTIONS["past_year"])
+    assert b.status == "neighbour" and "2025" in b.neighbour and "2023" in b.neighbour, b.text
 
 
 def test_3_a_story_in_everyday_words_is_answered_from_its_article(real):

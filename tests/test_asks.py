@@ -214,3 +214,14 @@ def test_documents_are_asked_for_only_with_a_list_word_or_at_the_end():
     # The asker's own period does not state the number of days asked.
     assert not _stated("干了十二年了，年休假有几天？", "职工连续工作一年以上的，享受带薪年休假。")
     assert Slot.DURATION in _stated("干了十二年了，年休假有几天？", "已满10年不满20年的，年休假10天；")
+
+
+def test_a_hotline_named_is_no_number_and_a_doc_numbers_year_is_not_asked():
+    assert not _stated("心理援助热线的电话号码是多少？", "省卫生健康行政部门应当设立全省统一的二十四小时心理援助热线。")
+    assert Slot.CONTACT in _stated("心理援助热线的电话号码是多少？", "心理援助热线：0571-85029595。")
+    from assistant.asks import versions_named, years_in
+
+    assert years_in("劳社部发〔2008〕3号 月计薪天数", 2026) == set()
+    assert years_in("2025年的标准，按粤府〔2023〕8号执行吗", 2026) == {2025}
+    assert versions_named("上海市计生条例2016年那版，生育假几天？") == {2016}
+    assert versions_named("我2023年开始交社保，现在失业了能领多久？") == set()
