@@ -101,6 +101,7 @@ def build_services(settings: Settings) -> Services:
         term_map=term_map,
         max_per_document=settings.max_per_document,
         neighbour_chars=settings.neighbour_chars,
+        sibling_depth=settings.sibling_depth,
         refresh_seconds=settings.lexical_refresh_seconds,
         term_cache=TermCache(settings.data_dir / "lexical_terms.sqlite", tokenizer_fingerprint()),
         reranker=(

@@ -96,3 +96,32 @@ def test_bm25_matches_the_formula_with_repeated_terms_and_unequal_lengths():
         assert got.keys() == want.keys()
         for cid, score in want.items():
             assert got[cid] == pytest.approx(score, rel=1e-5)
+
+
+def test_a_story_also_sees_its_documents_next_best_chunks(laws_services):
+    """A long question's results carry up to two more chunks of their own document from the
+    first fused candidates (the per-document cap keeps them out of the k); a short one's don't."""
+    from ingest.versions import version_key
+
+    searcher = laws_services.searcher
+    story = "我家在重庆，儿子成年了但是重度残疾，一直跟我们老两口住在一起，家里收入很低，他能不能自己单独申请每个月的最低生活保障？"
+    depth = searcher.sibling_depth
+
+    def carried(question, sibling_depth):
+        searcher.sibling_depth = sibling_depth
+        try:
+            return searcher.search(question, 2)
+        finally:
+            searcher.sibling_depth = depth
+
+    plain = {h.chunk.id: {n.id for n in h.neighbours} for h in carried(story, 0)}
+    results = carried(story, 10)
+    added = {h.chunk.id: [n for n in h.neighbours if n.id not in plain[h.chunk.id]] for h in results}
+    assert any(added.values()), "no sibling attached"
+    shown = set(plain) | {n for ns in plain.values() for n in ns}
+    for hit in results:
+        assert len(added[hit.chunk.id]) <= 2
+        for n in added[hit.chunk.id]:
+            assert version_key(n.metadata) == version_key(hit.chunk.metadata) and n.id not in shown
+    short = "重庆低保怎么申请"
+    assert [[n.id for n in h.neighbours] for h in carried(short, 10)] == [[n.id for n in h.neighbours] for h in carried(short, 0)]
