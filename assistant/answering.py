@@ -227,6 +227,12 @@ _REFERS_BACK = re.compile(r"^(?:前款|前项|前述|上述|该|其中|但|但�
 _QUESTION_WORDS = re.compile(r"^(?:有什么|什么样的|什么|哪些|哪几|哪|啥|多少|要不要|需要)")
 
 
+def _tells_more(ask: Ask, question: str, focus: str | None) -> bool:
+    """Whether a question comes with more than its asking words: a story, or earlier turns
+    of a conversation (a follow-up is searched with them, so its typed words are few)."""
+    return ask.is_long or bool(focus and focus != question)
+
+
 def _issued_year(chunk: Chunk) -> int | None:
     """The year of the document version a chunk belongs to (its ``date`` metadata, e.g.
     "2022-06-01"), or None when the document is undated."""
@@ -433,11 +439,14 @@ class ExtractiveAnswerer:
         Returns:
             (hits, None) when something can be said, else ([], refusal answer).
         """
-        return self._select(self.read(question, focus), hits, focus or question)
+        ask = self.read(question, focus)
+        return self._select(ask, hits, focus or question, story=_tells_more(ask, question, focus))
 
-    def _select(self, ask: Ask, hits: Sequence[ScoredChunk], shown: str) -> tuple[list[ScoredChunk], Answer | None]:
+    def _select(
+        self, ask: Ask, hits: Sequence[ScoredChunk], shown: str, story: bool = True
+    ) -> tuple[list[ScoredChunk], Answer | None]:
         weights = self.weights(ask)
-        relevant = [h for h in hits if self._relevant(weights, h, story=ask.is_long)]
+        relevant = [h for h in hits if self._relevant(weights, h, story=story)]
         if not relevant:
             return [], self.refusal(shown)
         # A chunk far below the best match is a near miss on another topic, even when it
@@ -692,7 +701,7 @@ class ExtractiveAnswerer:
         """
         shown = focus or question
         ask, typed = self._read(question, focus)
-        relevant, refusal = self._select(ask, hits, shown)
+        relevant, refusal = self._select(ask, hits, shown, story=_tells_more(ask, question, focus))
         if refusal is not None:
             return refusal
         weights = self.weights(ask, typed)
