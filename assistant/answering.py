@@ -86,7 +86,8 @@ class RelevancePolicy:
     through with a chunk of the expected document for 0.92 of them, where cosine alone at 0.90
     let 0.90 and 0.83 through. Near misses score as high as answers on both measures (median
     best cosine 0.914 against 0.913-0.936), which is why answerability is judged on evidence.
-    ``min_topic_short`` applies to a short question (no story, :attr:`Ask.is_long`): on the tuning set (704) raising it from 0.1 to 0.2 handled 0.800 -> 0.826 of the
+    ``min_topic_short`` applies to a short question asked on its own (no story, no earlier
+    turns): on the tuning set (704) raising it from 0.1 to 0.2 handled 0.800 -> 0.826 of the
     near misses for 0.950 -> 0.940 of the answerable ones answered (0.15: 0.806, 0.948;
     0.25: 0.836, 0.930).
     ``threshold`` 0.875: questions outside the knowledge base (签证, 驾照, 个人所得税, 高考志愿)
