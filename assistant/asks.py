@@ -69,7 +69,8 @@ _ASKED: tuple[tuple[Slot, re.Pattern], ...] = tuple(
         (Slot.CONTACT, r"电话|热线|号码|地址|联系方式|网址|邮箱|怎么联系"),
         (Slot.RATE, r"比例|费率|百分之几|百分之多少|几成|多少%|占多少"),
         (Slot.AGE, r"多大(?:年纪|岁数|年龄)|多大了|几岁|多少岁|什么年龄|年龄(?:要求|限制|条件|是多少)"),
-        (Slot.COUNT, r"(?:多少|几)(?:项|个(?!月|工作日|人)|家|类|件|次|名|户|所|套|条|批|处|座|部)"),
+        # "哪几个环节" asks which ones (a list), "几个" how many.
+        (Slot.COUNT, r"(?:多少|(?<!哪)几)(?:项|个(?!月|工作日|人)|家|类|件|次|名|户|所|套|条|批|处|座|部)"),
         (Slot.DEADLINE, r"(?:多久|几天|多少天|多长时间|几个工作日|多少个工作日)(?:之内|以内|内)|什么时候(?:前|之前|以前)|截止|最晚|最迟|几号(?:前|之前)?|期限内"),
         (Slot.DATE, r"哪一年|哪年|从什么时候|什么时候(?:开始|起)|哪天开始|几月几[日号]"),
         (Slot.DURATION, r"多久|多长时间|多长|几个月|几年|几天|多少天|多少个月|多少年|(?:几|多少)个?工作日|期限|有效期|时限|多少小时|几小时|什么时候|何时|啥时候"),
@@ -79,11 +80,11 @@ _ASKED: tuple[tuple[Slot, re.Pattern], ...] = tuple(
         (Slot.ELIGIBILITY, r"谁(?:可以|能|有资格)|哪些人|什么人|什么样的人|哪类人|什么条件|条件|资格|够不够|符不符合|能不能(?:申请|领|享受|办)|可以申请吗|能申请吗"),
         # A document named is asked for when a list word comes with it, or the question ends
         # on it ("生育津贴申请材料？"); "材料交齐以后多久放款" asks how long.
-        (Slot.LIST, r"(?:(?<=什么)|(?<=哪些)|(?<=啥)|(?<=要)|(?<=需)|(?<=带)|(?<=准备)|(?<=提交)|(?<=提供)|(?<=交))(?:证明)?(?:材料|资料|证件|证明)|(?:材料|资料|证件|证明)(?=[？?。！!]|$|呢|吗|是什么)|哪些|包括什么|包括哪些|有什么|有啥|什么东西|带什么|准备什么"),
+        (Slot.LIST, r"(?:(?<=什么)|(?<=哪些)|(?<=啥)|(?<=要)|(?<=需)|(?<=带)|(?<=准备)|(?<=提交)|(?<=提供)|(?<=交))(?:证明)?(?:材料|资料|证件|证明)|(?:材料|资料|证件|证明)(?=[？?。！!]|$|呢|吗|是什么)|哪些|哪几|包括什么|包括哪些|有什么|有啥|什么东西|带什么|准备什么"),
         (Slot.CONSEQUENCE, r"怎么处理|怎么处罚|如何处罚|如何处理|什么后果|什么处罚|会怎样|会怎么样|会不会被|罚不罚|罚吗|处罚|追究|什么责任|什么影响|怎么办"),
         # Only the asking words: in "怎么结算" the verb says what the question is about.
         (Slot.PROCEDURE, r"怎么(?!样|回事)|如何|流程|手续|步骤"),
-        (Slot.NUMBER, r"多少|几(?=[\u4e00-\u9fff])|多远|多宽|多高|多重|多大(?!年纪|岁数|年龄|了)"),
+        (Slot.NUMBER, r"多少|(?<!哪)几(?=[\u4e00-\u9fff])|多远|多宽|多高|多重|多大(?!年纪|岁数|年龄|了)"),
         (Slot.YESNO, r"吗(?=[？?，,。！!]|$)|能不能|可不可以|是否|有没有|算不算|是不是|要不要|会不会|行不行|合不合法|可以吗|呢(?=[？?]|$)"),
     )
 )
@@ -283,7 +284,13 @@ _NAMED: tuple[tuple[Slot, re.Pattern], ...] = tuple(
 
 def _lookup_slots(text: str) -> tuple[tuple[Slot, ...], tuple[str, ...]]:
     """The slots a lookup without a question word names, by its own nouns."""
-    found = sorted((m.start(), slot, m.group(0)) for slot, pattern in _NAMED for m in pattern.finditer(text))
+    # "应当支付什么费用" asks which fee, not how much: a noun after 什么/哪种 names a kind.
+    found = sorted(
+        (m.start(), slot, m.group(0))
+        for slot, pattern in _NAMED
+        for m in pattern.finditer(text)
+        if not text[: m.start()].endswith(("什么", "哪种", "哪类", "哪项", "哪些", "啥"))
+    )
     slots = tuple(dict.fromkeys(slot for _, slot, _ in found))
     return slots, tuple(phrase for _, _, phrase in found)
 

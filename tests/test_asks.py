@@ -225,3 +225,12 @@ def test_a_hotline_named_is_no_number_and_a_doc_numbers_year_is_not_asked():
     assert years_in("2025年的标准，按粤府〔2023〕8号执行吗", 2026) == {2025}
     assert versions_named("上海市计生条例2016年那版，生育假几天？") == {2016}
     assert versions_named("我2023年开始交社保，现在失业了能领多久？") == set()
+
+
+def test_which_ones_is_a_list_and_what_fee_is_a_kind():
+    # "哪几个" asks which ones; "几个" how many.
+    assert read_question("广州城乡居民医保分哪几个档次？", 2026).slots[0] is Slot.LIST
+    assert read_question("广州一共有几个区开通了长者饭堂？", 2026).slots[0] is Slot.COUNT
+    # "支付什么费用" asks which fee, not its amount; "费用标准" alone is an amount.
+    assert Slot.AMOUNT not in read_question("退订以后要交什么费用？", 2026).slots
+    assert read_question("居家护理 费用标准", 2026).slots[0] is Slot.AMOUNT
