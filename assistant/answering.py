@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from assistant.asks import HOW_ASKED, Ask, FIGURE_SLOTS, Slot, asks_as_before, closing_provision, filler, read_question, slots_stated, versions_named, years_in
-from assistant.quantities import fit
+from assistant.quantities import fit, is_condition
 from assistant.evidence import is_clutter, is_title_line, years_of
 from assistant.injection import addresses_assistant
 from assistant.prompts import Prompts
@@ -56,7 +56,7 @@ class _Sentence:
 
     hit: int
     pos: int
-    pos_in_chunk: int
+    first: bool  # the first quotable sentence of its chunk
     text: str
     norm: str
     heading_line: str
@@ -228,6 +228,28 @@ _REFERS_BACK = re.compile(r"^(?:前款|前项|前述|上述|该|其中|但|但�
 _QUESTION_WORDS = re.compile(r"^(?:有什么|什么样的|什么|哪些|哪几|哪|啥|多少|要不要|需要)")
 
 
+def _share(weights: TermWeights, held: frozenset[str]) -> float:
+    """Share (0..1) of the question's core term weight that the terms ``held`` make up; the
+    story's terms add to it but are not missed."""
+    total = sum(weights.core.values())
+    if not total:
+        return 0.0
+    found = sum(w for t, w in weights.core.items() if t in held) + sum(w for t, w in weights.story.items() if t in held)
+    return min(1.0, found / total)
+
+
+def _sharpened_by(weights: TermWeights, held: Sequence[frozenset[str]]) -> TermWeights:
+    """``weights`` with each term scaled by the share of sentences (their ``held`` terms) that
+    lack it (:meth:`ExtractiveAnswerer._sharpened`)."""
+    if not held:
+        return weights
+
+    def scale(part: dict[str, float]) -> dict[str, float]:
+        return {t: w * (1 - sum(t in h for h in held) / len(held)) for t, w in part.items()}
+
+    return TermWeights(scale(weights.core), scale(weights.story))
+
+
 def _tells_more(ask: Ask, question: str, focus: str | None) -> bool:
     """Whether a question comes with more than its asking words: a story, or earlier turns
     of a conversation (a follow-up is searched with them, so its typed words are few)."""
@@ -250,11 +272,6 @@ def _articles(chunk: Chunk) -> set[str]:
 
 # "第二十八条 " before a quoted clause: the citation names the article.
 _ARTICLE_LEAD = re.compile(r"^第[零〇一二两三四五六七八九十百千\d]+条\s*")
-
-
-def _is_condition(clause: str) -> bool:
-    """Whether a clause states a condition: "…的，" (or 时/者)."""
-    return clause.strip().rstrip("，；：,;:").endswith(("的", "时", "者"))
 
 
 class ExtractiveAnswerer:
@@ -390,12 +407,11 @@ class ExtractiveAnswerer:
         return TermWeights(core, {t: 0.5 * w for t, w in weights.items() if t not in clause})
 
     def _cover(self, weights: TermWeights, hay: str) -> float:
-        total = sum(weights.core.values())
-        if not total:
-            return 0.0
-        found = sum(w for t, w in weights.core.items() if self._has(t, hay))
-        found += sum(w for t, w in weights.story.items() if self._has(t, hay))
-        return min(1.0, found / total)
+        return _share(weights, self._held(weights, hay))
+
+    def _held(self, weights: TermWeights, hay: str) -> frozenset[str]:
+        """The terms of ``weights`` that normalised text ``hay`` holds (or a synonym of)."""
+        return frozenset(t for part in (weights.core, weights.story) for t in part if self._has(t, hay))
 
     def _has(self, term: str, hay: str) -> bool:
         """Whether normalised text ``hay`` contains ``term`` or one of its official synonyms."""
@@ -500,22 +516,21 @@ class ExtractiveAnswerer:
         """
         figure_first = bool(ask.slots) and ask.slots[0] in FIGURE_SLOTS
         read = list(self._sentences_of(ask, weights, pool))
-        sharp = self._sharpened(weights, [r.norm for r in read])
+        held = [self._held(weights, r.norm) for r in read]
+        sharp = _sharpened_by(weights, held)
         out = []
-        lead = previous = sharp_lead = sharp_previous = 0.0
-        for r in read:
-            if r.pos_in_chunk == 0:
-                lead = previous = sharp_lead = sharp_previous = 0.0
-            own = self._cover(weights, r.norm)
-            own_sharp = self._cover(sharp, r.norm)
+        lead = previous = (0.0, 0.0)
+        for r, has in zip(read, held):
+            # (share of the terms by idf, by the pool's sharpened weights)
+            own = (_share(weights, has), _share(sharp, has))
+            if r.first:
+                lead = previous = (0.0, 0.0)
             # A sentence speaks of what the sentence before it, or its article's first
             # sentence, named: "逾期不改正的，处五万元以上十万元以下的罚款" after the
             # rule it enforces, "（一）在校学生：…413元" under "个人缴费标准如下".
-            cover = max(own, 0.7 * previous, 0.6 * lead)
-            cover_sharp = max(own_sharp, 0.7 * sharp_previous, 0.6 * sharp_lead)
-            lead = lead if r.pos_in_chunk and lead else own
-            sharp_lead = sharp_lead if r.pos_in_chunk and sharp_lead else own_sharp
-            previous, sharp_previous = own, own_sharp
+            cover, cover_sharp = (max(o, 0.7 * p, 0.6 * f) for o, p, f in zip(own, previous, lead))
+            lead = tuple(f if not r.first and f else o for f, o in zip(lead, own))
+            previous = own
             filled = slots_stated(ask, r.text)
             # Words rank sentences by the terms that tell them apart (tuning 633: all facts
             # 0.649 counting terms by idf alone, 0.655 by the pool's sharpened weights).
@@ -535,7 +550,7 @@ class ExtractiveAnswerer:
                 # A figure of the year asked beats the same figure of another year.
                 span = years_of(r.text, r.heading_line)
                 score += 0.1 if span.bound & ask.years else (-0.15 if not span.covers(ask.years) else 0.0)
-            out.append(Candidate(r.hit, r.pos, r.text, cover, r.context, filled, score, own=own))
+            out.append(Candidate(r.hit, r.pos, r.text, cover, r.context, filled, score, own=own[0]))
         return out
 
     def _sentences_of(self, ask: Ask, weights: TermWeights, pool: Pool) -> Iterator["_Sentence"]:
@@ -560,7 +575,7 @@ class ExtractiveAnswerer:
             for pos, s in enumerate(_statements(text)):
                 if len(s) < _MIN_SENTENCE or is_clutter(s) or is_title_line(s, title) or (planted and addresses_assistant(s)):
                     continue
-                yield _Sentence(i, pos, 0 if first else pos + 1, s, normalise(s), heading_line, context, echo, rank)
+                yield _Sentence(i, pos, first, s, normalise(s), heading_line, context, echo, rank)
                 first = False
 
     def _sharpened(self, weights: TermWeights, sentences: Sequence[str]) -> TermWeights:
@@ -569,14 +584,7 @@ class ExtractiveAnswerer:
         cannot tell the sentence that answers from its neighbours, while one few hold (人均
         建筑面积 among a rent subsidy's rules) can. The pool's own document frequency, as
         idf is the index's."""
-        if not sentences:
-            return weights
-        n = len(sentences)
-
-        def scale(part: dict[str, float]) -> dict[str, float]:
-            return {t: w * (1 - sum(self._has(t, s) for s in sentences) / n) for t, w in part.items()}
-
-        return TermWeights(scale(weights.core), scale(weights.story))
+        return _sharpened_by(weights, [self._held(weights, s) for s in sentences])
 
     #: Most a sentence's score moves by its meaning: the sentence closest to the question in
     #: meaning keeps its score, one MEANING_SPAN of cosine below it loses this much.
@@ -846,9 +854,9 @@ class ExtractiveAnswerer:
             # A clause ending in 的 is a rule's condition ("劳动合同期限不满六个月的，"): it is
             # said with its consequence, and a consequence with its condition.
             start, end = at, at + 1
-            if _is_condition(clauses[at]) and end < len(clauses):
+            if is_condition(clauses[at]) and end < len(clauses):
                 end += 1
-            elif at > 0 and _is_condition(clauses[at - 1]):
+            elif at > 0 and is_condition(clauses[at - 1]):
                 start -= 1
             clause = "".join(clauses[start:end])
         clause = _ARTICLE_LEAD.sub("", clause.strip()).rstrip("，；：,;:")

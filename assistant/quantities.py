@@ -112,12 +112,18 @@ _CLAUSE = re.compile(r"[，,；;。：:]")
 _BOUND = re.compile(
     rf"(?P<pre>年满|未满|不满|不足|满|超过|不超过|达到|低于|高于)?(?P<num>{_NUM}){_UNIT}(?P<post>以上|以下|以内|之内|及以上|及以下|或以上)?"
 )
-_CONDITION_END = re.compile(r"的$|时$|者$|期间$")
+_CONDITION_END = re.compile(r"(?:的|时|者|期间)[，,；;：:]?$")
+
+
+def is_condition(clause: str) -> bool:
+    """Whether a clause states a condition: it ends in 的, 时, 者 or 期间 ("劳动合同期限不满
+    六个月的，", "在领取失业保险金期间")."""
+    return bool(_CONDITION_END.search(clause.strip()))
 
 
 def _condition_bounds(clause: str):
     """The bounds a clause sets as a condition: (match, dimension, value) for each."""
-    conditional = bool(_CONDITION_END.search(clause))
+    conditional = is_condition(clause)
     for m in _BOUND.finditer(clause):
         measured = _in_measure(m.group("num"), m.group("unit"))
         if measured is None:
@@ -160,7 +166,7 @@ def without_held_conditions(quantities: tuple[Quantity, ...], sentence: str) -> 
     年休假" is the asker's own situation, not the number of days asked."""
     if not quantities:
         return sentence
-    parts = re.split(r"(?<=[，,；;。：:])", sentence)
+    parts = re.split(rf"(?<={_CLAUSE.pattern})", sentence)
     for n, clause in enumerate(parts):
         bare = clause.rstrip("，,；;。：:")
         held = [b for b in brackets(bare) if any(q.dim == b.dim and b.holds(q.value) for q in quantities)]
