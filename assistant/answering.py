@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from assistant.asks import HOW_ASKED, Ask, FIGURE_SLOTS, Slot, asks_as_before, closing_provision, filler, read_question, slots_stated, versions_named, years_in
+from assistant.asks import HOW_ASKED, Ask, FIGURE_SLOTS, Slot, asked_parts, asks_as_before, closing_provision, filler, read_question, slots_stated, versions_named, years_in
 from assistant.quantities import fit, is_condition
 from assistant.evidence import is_clutter, is_title_line, years_of
 from assistant.injection import addresses_assistant
@@ -748,6 +748,7 @@ class ExtractiveAnswerer:
             # the later text it is.
             return self._neighbour_year(replace(ask, years=frozenset(asked_now)), shown, evidence, hit, [issued])
         chosen = self._with_sequel(ask, evidence, chosen, cands)
+        chosen = self._with_each_part(shown, weights, chosen, cands)
         return self._compose(ask, shown, chosen, evidence, pool)
 
     def _with_other_asks(self, ask: Ask, chosen: list[Candidate], cands: Sequence[Candidate]) -> list[Candidate]:
@@ -761,6 +762,42 @@ class ExtractiveAnswerer:
             if stating is not None and stating not in chosen:
                 chosen = [*chosen, stating]
         return chosen
+
+    #: Sentences compared in meaning with each separate ask of a question.
+    PART_SHORTLIST = 10
+
+    def _with_each_part(self, shown: str, weights: TermWeights, chosen: list[Candidate], cands: Sequence[Candidate]) -> list[Candidate]:
+        """The quotes with, for each separate thing the question asks ("办下来能用几年？到期了
+        怎么弄？"), the sentence closest in meaning to that part, when no quote is closer.
+
+        Only sentences on the question's subject that state the part's slot compete (any on
+        the subject when the part asks yes or no or names no slot): the whole question's words
+        chose the subject, the part's meaning chooses what is said about it ("有效期届满前一个
+        月内…办理续期手续" for "到期了怎么弄"). Tuning 897: all key facts 0.657 -> 0.665, no
+        question lost.
+        """
+        parts = asked_parts(shown)
+        if not parts or self.similarity is None:
+            return chosen
+        best_cover = max((c.cover for c in cands), default=0.0)
+        best_meaning = max((c.meaning for c in cands if c.meaning is not None), default=None)
+        on_subject = [c for c in cands if self._on_subject(c, best_cover, best_meaning)]
+        added: list[Candidate] = []
+        for part, slots in parts:
+            said = normalise(part)
+            own_terms = [t for terms in (weights.core, weights.story) for t in terms if t in said]
+            about = on_subject + [c for c in cands if c not in on_subject and any(self._has(t, normalise(c.text)) for t in own_terms)]
+            if slots and slots[0] is not Slot.YESNO:
+                competing = [c for c in about if slots[0] in c.filled]
+            else:
+                competing = about
+            listed = sorted(competing, key=lambda c: -c.score)[: self.PART_SHORTLIST]
+            listed += [c for c in chosen if c not in listed]
+            sims = self.similarity(to_simplified(part), [c.text for c in listed])
+            closest = max(zip(sims, listed), key=lambda x: x[0])[1]
+            if closest not in chosen and closest not in added:
+                added.append(closest)
+        return [*chosen, *added]
 
     def _figure_missing(self, shown: str, slot: Slot, chosen: list[Candidate], pool: Pool) -> Answer:
         """The refusal for a question whose documents are found but state no figure of the

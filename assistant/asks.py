@@ -362,6 +362,25 @@ def asking_clause(question: str) -> str:
     return "，".join(picked) + ("？" if question.rstrip().endswith(("？", "?")) else "")
 
 
+def asked_parts(question: str) -> tuple[tuple[str, tuple[Slot, ...]], ...]:
+    """The separate things a question asks, each with its slots, when it asks more than one
+    ("在哪办？提交后要等多久？" -> ("在哪办", (CHANNEL,)), ("提交后要等多久", (DURATION,))); ()
+    when it asks one. A part is a sentence of the asking sentences that ends in a question mark
+    and holds a question word."""
+    asking = asking_sentences(question)
+    parts = [p.strip() for p in re.split(r"[？?]+", asking) if p.strip()]
+    out = []
+    for part in parts:
+        clauses = [c for c in _CLAUSE.split(part) if c.strip()]
+        asking = [i for i, c in enumerate(clauses) if _ASK_MARK.search(_asking_words(normalise(c)))]
+        if not asking:
+            continue
+        # The part from its first asking clause on: "听说手机上能办，在哪办" asks where.
+        part = "，".join(clauses[asking[0]:])
+        out.append((part, _slots(_asking_words(normalise(part)))[0]))
+    return tuple(out) if len(out) >= 2 else ()
+
+
 _DOC_NUMBER_YEAR = re.compile(r"[〔\[［(（]\s*(?:19|20)\d{2}\s*[〕\]］)）]")
 
 

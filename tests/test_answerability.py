@@ -53,6 +53,7 @@ QUESTIONS = {
     "clutter": "广州生育津贴从什么时候起可以由职工自己申请？",
     "doc_number": "广州市长期护理保险试行办法的文号是什么？",
     "review": "青海2024年民生实事里，就业方面打造了哪些特色劳务品牌？",
+    "two_asks": "广州低保标准每人每月多少？低保边缘家庭怎么认定？",
     "follow_first": "广州失业保险金怎么申领？",
     "follow_up": "交了以后几天能审核完？",
 }
@@ -171,6 +172,14 @@ def test_5_the_sentence_that_answers_not_its_neighbours_nor_page_furniture(real)
     assert "穗医保规字〔2024〕1号" in number.text.split("\n")[0], number.text
     review = real.assistant.ask(QUESTIONS["review"])
     assert "拉面" in review.text and "青绣" in review.text, review.text
+
+
+def test_5b_each_thing_a_question_asks_gets_its_sentence(real):
+    # The second ask's sentence (边缘家庭, 1.5倍) is closest to the question as a whole; the
+    # first ask's figure must be quoted too.
+    a = real.assistant.ask(QUESTIONS["two_asks"])
+    assert a.status == "answered", a.text
+    assert "每人每月1309元" in a.text and "1.5倍" in a.text, a.text
 
 
 def test_6_a_follow_up_keeps_the_topic_of_the_turn_before(real):

@@ -4,7 +4,7 @@ furniture). Pure rules: the behaviour they produce on real documents is in test_
 
 import pytest
 
-from assistant.asks import Slot, asking_clause, closing_provision, fills, filler, read_question
+from assistant.asks import Slot, asked_parts, asking_clause, closing_provision, fills, filler, read_question
 from assistant.evidence import is_clutter, is_title_line, years_of
 
 
@@ -234,3 +234,12 @@ def test_which_ones_is_a_list_and_what_fee_is_a_kind():
     # "支付什么费用" asks which fee, not its amount; "费用标准" alone is an amount.
     assert Slot.AMOUNT not in read_question("退订以后要交什么费用？", 2026).slots
     assert read_question("居家护理 费用标准", 2026).slots[0] is Slot.AMOUNT
+
+
+def test_the_separate_things_a_question_asks():
+    parts = asked_parts("我爸退休后跟我来重庆带孙子。听说手机上能办，在哪办？提交后要等多久？")
+    assert [p for p, _ in parts] == ["在哪办", "提交后要等多久"]
+    assert parts[0][1][0] is Slot.CHANNEL and parts[1][1][0] is Slot.DURATION
+    # One ask, or a second sentence that asks nothing, is no list of parts.
+    assert asked_parts("广州低保标准每人每月多少？") == ()
+    assert asked_parts("低保标准是多少？谢谢！") == ()
