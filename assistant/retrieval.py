@@ -554,7 +554,11 @@ def from_document(doc: Document) -> ScoredChunk:
 
 
 class HybridRetriever(BaseRetriever):
-    """LangChain retriever over :class:`HybridSearcher`; returns ``k`` Documents, best first."""
+    """LangChain retriever over :class:`HybridSearcher`; returns ``k`` Documents, best first.
+
+    ``k`` is set on construction and may be given per call, as LangChain's standard retriever
+    tests expect: ``retriever.invoke(question, k=1)``.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -562,5 +566,7 @@ class HybridRetriever(BaseRetriever):
     k: int = 4
     filters: SearchFilters | None = None
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        return [to_document(h) for h in self.searcher.search(query, self.k, self.filters)]
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
+    ) -> list[Document]:
+        return [to_document(h) for h in self.searcher.search(query, self.k if k is None else k, self.filters)]
