@@ -13,15 +13,19 @@ import statistics
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 from assistant.asks import HOW_ASKED, Ask, FIGURE_SLOTS, Slot, asked_parts, asks_as_before, closing_provision, filler, read_question, slots_stated, versions_named, years_in
 from assistant.quantities import fit, is_condition
 from assistant.evidence import is_clutter, is_title_line, years_of
-from assistant.injection import addresses_assistant
+from assistant.core.injection import addresses_assistant
 from assistant.prompts import Prompts
-from assistant.regions import NATIONAL, applies_to, chunk_regions, districts_in, most_specific, with_provinces
-from assistant.text import after_overlap, normalise, sentences, to_simplified
-from assistant.types import Answer, Chunk, Citation, ScoredChunk
+from assistant.core.regions import NATIONAL, applies_to, chunk_regions, districts_in, most_specific, with_provinces
+from assistant.core.text import after_overlap, normalise, sentences, to_simplified
+from assistant.core.types import Answer, Chunk, Citation, ScoredChunk
+
+if TYPE_CHECKING:
+    from assistant.core.settings import Settings
 
 _LIST_MARK = re.compile(r"^(?:[#>*\-•]+\s*|\d+[.、)]\s*)")
 _MIN_SENTENCE = 6  # characters; shorter pieces are headings or list stubs, not answers
@@ -104,6 +108,13 @@ class RelevancePolicy:
     min_topic: float = 0.1
     min_topic_short: float = 0.2
     subject: float = 0.2
+
+    @classmethod
+    def from_settings(cls, settings: "Settings") -> "RelevancePolicy":
+        """The thresholds ``settings`` sets (``score_threshold``, ``score_threshold_strong``,
+        ``min_term_coverage``); the rest keep their defaults. The one mapping from settings to
+        policy, for the product, the evaluation's baseline and the benchmarks."""
+        return cls(threshold=settings.score_threshold, strong=settings.score_threshold_strong, min_coverage=settings.min_term_coverage)
 
 
 # "根据《…通知》（粤财社〔2026〕19号）要求，": the authority a sentence cites before it says anything.
@@ -275,7 +286,7 @@ _ARTICLE_LEAD = re.compile(r"^第[零〇一二两三四五六七八九十百千\
 
 
 class ExtractiveAnswerer:
-    """Builds an :class:`~assistant.types.Answer` from retrieved chunks without an LLM.
+    """Builds an :class:`~assistant.core.types.Answer` from retrieved chunks without an LLM.
 
     An answer stands on evidence: a quoted sentence must be about the question's topic and,
     when the question asks for a figure, a time limit, a number or an address, state it
@@ -298,7 +309,7 @@ class ExtractiveAnswerer:
         this_year: the current year (今年 in a question); a function so a long-running server
             moves into the new year.
         similarity: cosine of the question to sentences by the embedding model
-            (:class:`assistant.embeddings.SentenceSimilarity`); None scores sentences by their
+            (:class:`assistant.core.embeddings.SentenceSimilarity`); None scores sentences by their
             words alone.
         shortlist: sentences whose meaning is compared with the question's (the best by
             words, and the best that state what is asked).
@@ -750,6 +761,10 @@ class ExtractiveAnswerer:
         chosen = self._with_sequel(ask, evidence, chosen, cands)
         chosen = self._with_each_part(shown, weights, chosen, cands)
         return self._compose(ask, shown, chosen, evidence, pool)
+
+    def stream(self, question: str, hits: Sequence[ScoredChunk], focus: str | None = None) -> Iterator[Answer]:
+        """The answer as a stream of one: an extractive answer has no partial text."""
+        yield self.answer(question, hits, focus)
 
     def _with_other_asks(self, ask: Ask, chosen: list[Candidate], cands: Sequence[Candidate]) -> list[Candidate]:
         """The quotes with, for each further thing the question asks ("要准备哪些材料，在哪里办？"

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from assistant.quantities import Quantity, brackets, stated_quantities, without_held_conditions
-from assistant.regions import regions_in
-from assistant.text import normalise, query_terms, sentences
+from assistant.core.regions import regions_in
+from assistant.core.text import normalise, query_terms, sentences
 
 #: Chinese and Arabic numerals as policies write them (after NFKC: full-width digits are ASCII).
 CN_DIGITS = "零〇一二两三四五六七八九十百千万亿"
@@ -482,7 +482,7 @@ def asks_as_before(turn: str) -> bool:
 
 
 def closing_provision(ask: Ask, sentence: str) -> bool:
-    """Whether ``sentence`` (normalised, :func:`assistant.text.normalise`) is one of a
+    """Whether ``sentence`` (normalised, :func:`assistant.core.text.normalise`) is one of a
     document's closing provisions (when it takes effect, what it repeals, who interprets it)
     and ``ask`` is not about the document's validity: such a sentence then answers nothing
     that was asked."""

@@ -1,8 +1,7 @@
-"""Retrieval and answering composed as a LangChain runnable, and the :class:`Assistant` service.
-
-``build_chain(retriever, answerer)`` takes ``{"question": str, "history"?: list}`` and returns
-an :class:`~assistant.types.Answer`. The retriever is any LangChain ``BaseRetriever`` whose
-Documents carry minsheng's score metadata, so LangChain users can swap or reuse either piece.
+"""The question pipeline: :class:`Assistant` cleans a question, rewrites a follow-up, searches
+and answers, in one function every entry point calls. LangChain users get it as a runnable
+(:func:`as_runnable`); the search is a LangChain retriever too
+(:class:`~assistant.retrieval.HybridRetriever`).
 """
 
 from __future__ import annotations
@@ -12,12 +11,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
-from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.query import contextualise
-from assistant.retrieval import from_document
-from assistant.types import Answer, ScoredChunk
+from assistant.core.types import Answer, ScoredChunk
 
 #: Turns (question, earlier turns) into the text to search: rule-based
 #: :func:`~assistant.query.contextualise` by default, an LLM rewrite when one is configured.
@@ -42,93 +39,65 @@ def too_long(question: str) -> Answer:
 
 
 class Answerer(Protocol):
-    """What the chain needs of an answerer (extractive or generative)."""
+    """What the question pipeline needs of an answerer (extractive or generative).
+
+    ``question`` is the search text (for a follow-up, with the earlier topic) and ``focus``
+    the turn as typed when the two differ (:func:`assistant.query.contextualise`).
+    """
 
     def answer(self, question: str, hits: Sequence[ScoredChunk], focus: str | None = None) -> Answer: ...
+
+    def stream(self, question: str, hits: Sequence[ScoredChunk], focus: str | None = None) -> Iterator[Answer]:
+        """Partial answers (``partial=True``) while it writes, then the final one."""
+        ...
 
     def refusal(self, question: str) -> Answer: ...
 
     def empty_question(self) -> Answer: ...
 
 
-def _retrieve(retriever: BaseRetriever, rewrite: Rewriter, inputs: dict[str, Any]) -> dict[str, Any]:
-    question = str(inputs["question"])
-    t0 = time.perf_counter()
-    query = rewrite(question, inputs.get("history") or ())
-    t1 = time.perf_counter()
-    docs = retriever.invoke(query)
-    return {
-        "question": question,
-        "query": query,
-        "hits": [from_document(d) for d in docs],
-        "timings": {"rewrite": (t1 - t0) * 1000, "retrieval": (time.perf_counter() - t1) * 1000},
-    }
+class Searcher(Protocol):
+    """What the question pipeline needs of a search: the ``k`` best chunks, best first."""
 
-
-def _finish(result: Answer, state: dict[str, Any], t0: float) -> Answer:
-    result.question = state["question"]
-    result.query = state["query"]
-    result.retrieved = list(state["hits"])
-    result.timings = {**state["timings"], "answer": (time.perf_counter() - t0) * 1000}
-    return result
-
-
-def _focus(state: dict[str, Any]) -> str | None:
-    return state["question"] if state["query"] != state["question"] else None
-
-
-def build_chain(
-    retriever: BaseRetriever, answerer: Answerer, rewrite: Rewriter = contextualise
-) -> Runnable[dict[str, Any], Answer]:
-    """``{"question", "history"?} -> rewrite -> retrieve -> answer -> Answer`` with per-stage
-    timings in ms.
-
-    ``history`` (earlier turns, oldest first) only shapes the search text of follow-ups
-    (``rewrite``, :func:`assistant.query.contextualise` by default).
-    """
-
-    def answer(state: dict[str, Any]) -> Answer:
-        t0 = time.perf_counter()
-        return _finish(answerer.answer(state["query"], state["hits"], focus=_focus(state)), state, t0)
-
-    retrieve = RunnableLambda(lambda inputs: _retrieve(retriever, rewrite, inputs))
-    return retrieve.with_config(run_name="retrieve") | RunnableLambda(answer).with_config(run_name="answer")
+    def search(self, question: str, k: int) -> list[ScoredChunk]: ...
 
 
 class Assistant:
-    """Answers questions: the service every entry point (CLI, web, evaluation) calls.
+    """Answers questions: the one question pipeline (clean → rewrite → search → answer) that
+    every entry point calls, the CLI, the API, the chat page and the evaluation alike.
 
     Args:
-        retriever: any LangChain retriever returning minsheng's scored Documents.
-        answerer: extractive or generative; a generative one can also stream.
+        searcher: the hybrid search (:class:`~assistant.retrieval.HybridSearcher`).
+        answerer: extractive or generative.
         rewrite: makes the search text of a follow-up (see :data:`Rewriter`).
+        k: chunks each answer is given.
+
+    For LangChain users, :attr:`chain` is the same pipeline as a runnable, and
+    :class:`~assistant.retrieval.HybridRetriever` the search as a retriever: adapters over
+    this path, not a second one.
     """
 
-    def __init__(self, retriever: BaseRetriever, answerer: Answerer, rewrite: Rewriter = contextualise):
-        self.retriever = retriever
+    def __init__(self, searcher: Searcher, answerer: Answerer, rewrite: Rewriter = contextualise, k: int = 4):
+        self.searcher = searcher
         self.answerer = answerer
         self.rewrite = rewrite
-        self.chain = build_chain(retriever, answerer, rewrite)
+        self.k = k
 
     def ask(self, question: str, history: Sequence[Any] = ()) -> Answer:
         """Answer one question, given earlier turns (``{"role", "content"}``, oldest first).
 
         An empty question gets a prompt to ask one, and one over :data:`MAX_QUESTION` characters
         a request to shorten it, both without retrieval. Control characters are removed.
+        ``timings`` gives milliseconds for rewrite, retrieval, answer and total.
         """
-        question = clean_question(question)
-        if not question:
-            return self.answerer.empty_question()
-        if len(question) > MAX_QUESTION:
-            return too_long(question)
-        t0 = time.perf_counter()
-        answer = self.chain.invoke({"question": question, "history": list(history)})
-        answer.timings["total"] = (time.perf_counter() - t0) * 1000
-        return answer
+        return next(self._run(question, history, streaming=False))
 
     def stream(self, question: str, history: Sequence[Any] = ()) -> Iterator[Answer]:
         """Like :meth:`ask`, but yields partial answers (``partial=True``) while an LLM writes,
         then the final, checked answer. An extractive answerer yields the final answer only."""
+        return self._run(question, history, streaming=True)
+
+    def _run(self, question: str, history: Sequence[Any], streaming: bool) -> Iterator[Answer]:
         question = clean_question(question)
         if not question:
             yield self.answerer.empty_question()
@@ -137,17 +106,37 @@ class Assistant:
             yield too_long(question)
             return
         t0 = time.perf_counter()
-        state = _retrieve(self.retriever, self.rewrite, {"question": question, "history": list(history)})
+        query = self.rewrite(question, list(history))
         t1 = time.perf_counter()
-        stream = getattr(self.answerer, "stream", None)
-        if stream is None:
-            answers: Iterator[Answer] = iter([self.answerer.answer(state["query"], state["hits"], focus=_focus(state))])
+        hits = self.searcher.search(query, self.k)
+        t2 = time.perf_counter()
+        focus = question if query != question else None
+        if streaming:
+            answers = self.answerer.stream(query, hits, focus)
         else:
-            answers = stream(state["query"], state["hits"])
+            answers = iter([self.answerer.answer(query, hits, focus)])
         for answer in answers:
             if answer.partial:
                 yield answer
                 continue
-            answer = _finish(answer, state, t1)
-            answer.timings["total"] = (time.perf_counter() - t0) * 1000
+            done = time.perf_counter()
+            answer.question, answer.query, answer.retrieved = question, query, list(hits)
+            answer.timings = {
+                "rewrite": (t1 - t0) * 1000,
+                "retrieval": (t2 - t1) * 1000,
+                "answer": (done - t2) * 1000,
+                "total": (done - t0) * 1000,
+            }
             yield answer
+
+    @property
+    def chain(self) -> Runnable[dict[str, Any], Answer]:
+        """This pipeline as a LangChain runnable: ``{"question", "history"?} -> Answer``."""
+        return as_runnable(self)
+
+
+def as_runnable(assistant: Assistant) -> Runnable[dict[str, Any], Answer]:
+    """LangChain adapter over :meth:`Assistant.ask`."""
+    return RunnableLambda(lambda inputs: assistant.ask(str(inputs["question"]), inputs.get("history") or ())).with_config(
+        run_name="minsheng"
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.text import normalise
+from assistant.core.text import normalise
 
 # Labels of a web page's furniture, as government sites print them above and below the text.
 _PAGE_LABEL = re.compile(

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from assistant.regions import NATIONAL, chunk_regions, with_provinces
-from assistant.text import normalise
-from assistant.types import Chunk
-from ingest.versions import in_force
+from assistant.core.regions import NATIONAL, chunk_regions, with_provinces
+from assistant.core.text import normalise
+from assistant.core.types import Chunk
+from assistant.core.versions import in_force
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class SearchFilters:
         national: with ``regions``, whether national documents (全国) also match.
         topic: a word that the document's ``topic``, ``doc_type`` or title must contain
             (simplified, case-folded); "" = any topic.
-        in_force: only documents in force on ``on`` (see :func:`ingest.versions.in_force`).
+        in_force: only documents in force on ``on`` (see :func:`assistant.core.versions.in_force`).
         date_from / date_to: ISO dates (inclusive) that the document date must lie between;
             a document without a date is excluded when either is set.
         on: the day "in force" refers to; None = today.

@@ -19,11 +19,11 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant.answering import ExtractiveAnswerer
-from assistant.injection import addresses_assistant, withhold
+from assistant.core.injection import addresses_assistant, withhold
 from assistant.prompts import Prompts
 from assistant.query import contextualise, turn_text
-from assistant.text import after_overlap, normalise, query_terms, sentences
-from assistant.types import Answer, Chunk, Citation, ScoredChunk
+from assistant.core.text import after_overlap, normalise, query_terms, sentences
+from assistant.core.types import Answer, Chunk, Citation, ScoredChunk
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ MIN_SUPPORT = 0.5
 def article_text(hit: ScoredChunk) -> str:
     """The hit's chunk joined with its neighbours (same article) in document order, with the
     overlap neighbouring chunks share written once, and any sentence that gives orders to an
-    AI assistant replaced by :data:`assistant.injection.WITHHELD` (so the model never reads
+    AI assistant replaced by :data:`assistant.core.injection.WITHHELD` (so the model never reads
     it, and a reply that repeats it finds no support)."""
     parts = sorted([hit.chunk, *hit.neighbours], key=lambda c: int(c.metadata.get("chunk_index", 0) or 0))
     text = ""
@@ -144,10 +144,10 @@ class GenerativeAnswerer:
             return [], judged
         return relevant, None
 
-    def stream(self, question: str, hits: Sequence[ScoredChunk]) -> Iterator[Answer]:
+    def stream(self, question: str, hits: Sequence[ScoredChunk], focus: str | None = None) -> Iterator[Answer]:
         """Partial answers as the model writes (``partial=True``, growing text), then the
         checked final answer, which may differ: unsupported sentences are dropped."""
-        relevant, verdict = self._verdict(question, hits, None)
+        relevant, verdict = self._verdict(question, hits, focus)
         if verdict is not None:
             yield verdict
             return

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import sparse
 
-from assistant.text import terms
+from assistant.core.text import terms
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class TermCounts(NamedTuple):
 
 
 def term_counts(words: Sequence[str], vocab: dict[str, int]) -> TermCounts:
-    """``words`` (a text's terms, :func:`assistant.text.terms`) as a bag of ids in ``vocab``;
+    """``words`` (a text's terms, :func:`assistant.core.text.terms`) as a bag of ids in ``vocab``;
     new terms are added to ``vocab``."""
     ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in words), dtype=np.int32, count=len(words))
     distinct, counts = np.unique(ids, return_counts=True)
@@ -156,7 +156,7 @@ class TermCache:
     nothing it has seen.
 
     Keys are SHA-1 digests of the text; values the terms joined by U+001F. The cache belongs
-    to one tokenizer (``fingerprint``: :func:`assistant.text.tokenizer_fingerprint`); opened
+    to one tokenizer (``fingerprint``: :func:`assistant.core.text.tokenizer_fingerprint`); opened
     with another, it starts empty. It is only ever a shortcut: when the file cannot be read
     or written (locked by another process for over 30 s, damaged), terms are made afresh
     and a warning is logged.

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from assistant.filters import SearchFilters
 from assistant.query import TermMap
 from assistant.retrieval import HybridSearcher
-from assistant.text import normalise, query_terms
-from assistant.types import Answer, Chunk
-from ingest.versions import in_force
+from assistant.core.text import normalise, query_terms
+from assistant.core.types import Answer, Chunk
+from assistant.core.versions import in_force
 
 _POINT = re.compile(r"^\d+\.\s*(.*?)(?:\[\d+\])*$")
 _CHANNEL = re.compile(r"申请|办理|提交|登录|窗口|大厅|网上|线上|APP|小程序|公众号|热线|受理|服务中心|政务服务")

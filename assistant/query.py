@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant import asks
-from assistant.regions import regions_in
-from assistant.text import normalise, query_terms
+from assistant.core.regions import regions_in
+from assistant.core.text import normalise, query_terms
 
 #: The team's map from everyday words to official policy terms.
 TERM_MAP = Path(__file__).with_name("data") / "term_map.tsv"

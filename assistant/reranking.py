@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from assistant.types import ScoredChunk
+from assistant.core.types import ScoredChunk
 
 
 class CrossEncoderReranker:

@@ -25,12 +25,12 @@ from assistant.filters import SearchFilters
 from assistant.asks import LONG_QUESTION
 from assistant.lexical import BagBlock, BM25Index, TermCache, stack_bags, term_counts
 from assistant.query import TermMap, years_in
-from assistant.regions import chunk_regions, regions_in, with_provinces
+from assistant.core.regions import chunk_regions, regions_in, with_provinces
 from assistant.reranking import CrossEncoderReranker
-from assistant.store import ChromaStore, Journal
-from assistant.text import normalise, query_terms, terms, to_simplified
-from assistant.types import Chunk, ScoredChunk
-from ingest.versions import REPLACED_BY, REPLACED_ON, version_key
+from assistant.core.store import ChromaStore, Journal
+from assistant.core.text import normalise, query_terms, terms, to_simplified
+from assistant.core.types import Chunk, ScoredChunk
+from assistant.core.versions import REPLACED_BY, REPLACED_ON, version_key
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> dict[str, float]:
@@ -51,7 +51,7 @@ class HybridSearcher:
 
     The BM25 index and a catalogue of the chunks are derived from the collection: read whole
     on first use, then kept in step document by document from the collection's change
-    journal (:class:`~assistant.store.Journal`). Writes by this process show at once; writes
+    journal (:class:`~assistant.core.store.Journal`). Writes by this process show at once; writes
     by other processes sharing a Chroma server within ``refresh_seconds`` (or
     :attr:`BUILD_SHARE` times the last update's duration, when that is longer).
 
@@ -60,7 +60,7 @@ class HybridSearcher:
     - a question that names a region ranks that region's documents (and its province's) as
       if one more retriever had put them first;
     - a chunk of a replaced version is dropped when its newer version is also a candidate,
-      unless the question asks about a year before the replacement (:mod:`ingest.versions`);
+      unless the question asks about a year before the replacement (:mod:`assistant.core.versions`);
     - one document (copies and versions of a title count as one) gives at most
       ``max_per_document`` of the ``k`` results while other documents have candidates;
     - each result carries its neighbours: the other chunks of the same article (or, outside

@@ -16,7 +16,7 @@ import threading
 from functools import lru_cache
 from typing import Callable
 
-from assistant.text import normalise
+from assistant.core.text import normalise
 
 #: jieba part-of-speech tags of words that place, count, connect or point, and so never say
 #: what a question is about: adverbs (d), conjunctions (c), pronouns (r), prepositions (p),

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import assistant  # noqa: F401 - offline switches
-from assistant.settings import PROJECT_ROOT, Settings
+from assistant.core.settings import PROJECT_ROOT, Settings
 from bench.report import Report
 
 
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     out = results.line
     rng = random.Random(args.seed)
 
-    from assistant.services import build_services
+    from ui.services import build_services
 
     with tempfile.TemporaryDirectory(prefix="minsheng-crash-") as tmp:
         docs = Path(tmp) / "docs"
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             svc = build_services(settings)
             svc.embeddings._impl = model
             return svc
-        command = [sys.executable, "-m", "assistant.cli", "ingest", str(docs)]
+        command = [sys.executable, "-m", "ui.cli", "ingest", str(docs)]
 
         t0 = time.perf_counter()
         subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)

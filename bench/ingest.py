@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import assistant  # noqa: F401 - offline switches
-from assistant.settings import PROJECT_ROOT, Settings
+from assistant.core.settings import PROJECT_ROOT, Settings
 from bench.report import median_seconds
 
 
@@ -33,8 +33,7 @@ def main() -> None:
 
     from pypdf import PdfReader
 
-    from assistant.prompts import Prompts
-    from assistant.services import build_services, relevance_policy
+    from ui.services import build_services
     from eval.baseline import NaivePipeline
     from ingest.loaders import load_file
     from ingest.pdf import needs_ocr
@@ -53,8 +52,7 @@ def main() -> None:
 
         naive = None
         if not args.no_naive:
-            policy = relevance_policy(settings)
-            naive = NaivePipeline(services.embeddings, Path(tmp) / "naive", Prompts(settings.prompts_dir), policy, settings.hotline)
+            naive = NaivePipeline.from_settings(settings, services.embeddings, Path(tmp) / "naive")
             nrep = naive.ingest([args.corpus])
             n_chunks = naive.store.count()
             rows.append(("  naive: full ingest", f"{nrep.seconds:.1f} s", f"{n_chunks} chunks, {n_chunks / nrep.seconds:.1f} chunks/s",

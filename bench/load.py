@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 import assistant  # noqa: F401 - offline switches
-from assistant.settings import PROJECT_ROOT, Settings
+from assistant.core.settings import PROJECT_ROOT, Settings
 from bench.report import Report
 
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     report = Report("load", "Load: simulated users over HTTP while an ingest runs")
     out = report.line
 
-    from assistant.services import build_services
+    from ui.services import build_services
     from ui.background import BackgroundServer
     from ui.api import create_server
 

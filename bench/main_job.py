@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import assistant  # noqa: F401 - offline switches
-from assistant.settings import PROJECT_ROOT, Settings
+from assistant.core.settings import PROJECT_ROOT, Settings
 
 QUESTIONS = [
     "异地就医怎么结算",
@@ -41,8 +41,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20, help="passes over the question list")
     args = parser.parse_args()
 
-    from assistant.e5_folder import build_folder
-    from assistant.services import build_services
+    from assistant.core.e5_folder import build_folder
+    from ui.services import build_services
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

@@ -42,8 +42,8 @@ import time
 from pathlib import Path
 
 import assistant  # noqa: F401 - offline switches
-from assistant.settings import PROJECT_ROOT, Settings, default_cache_dir
-from assistant.types import Chunk
+from assistant.core.settings import PROJECT_ROOT, Settings, default_cache_dir
+from assistant.core.types import Chunk
 from bench.report import Report, median_seconds
 
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -51,7 +51,7 @@ QUESTIONS = PROJECT_ROOT / "eval" / "questions" / "team.jsonl"
 
 
 def _provinces() -> list[str]:
-    rows = (PROJECT_ROOT / "assistant" / "data" / "regions.tsv").read_text("utf-8").splitlines()
+    rows = (PROJECT_ROOT / "assistant" / "core" / "data" / "regions.tsv").read_text("utf-8").splitlines()
     names = [r.split("\t") for r in rows if r and not r.startswith("#")]
     return sorted({p for name, p in names if name == p})
 
@@ -136,7 +136,7 @@ def probe(pipeline: str, data: Path, rounds: int) -> dict[str, float]:
     """Run in a fresh process: time to first answer, then warm latencies and peak RSS."""
     t0 = time.perf_counter()
     questions = [json.loads(line)["question"] for line in QUESTIONS.open(encoding="utf-8")]
-    from assistant.services import build_services, relevance_policy
+    from ui.services import build_services
 
     services = build_services(Settings(data_dir=data))
     if pipeline == "minsheng":
@@ -144,12 +144,10 @@ def probe(pipeline: str, data: Path, rounds: int) -> dict[str, float]:
         search = lambda q: services.searcher.search(q, services.settings.top_k)  # noqa: E731
         answer = services.assistant.ask
     else:
-        from assistant.prompts import Prompts
         from eval.baseline import NaivePipeline
 
         s = services.settings
-        naive = NaivePipeline(services.embeddings, data / "naive", Prompts(s.prompts_dir),
-                              relevance_policy(s), s.hotline)
+        naive = NaivePipeline.from_settings(s, services.embeddings, data / "naive")
         search = lambda q: naive.search(q, s.top_k)  # noqa: E731
         answer = lambda q: naive.answerer.answer(q, naive.search(q, s.top_k))  # noqa: E731
         answer(questions[0])
@@ -210,8 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(probe(args.probe, args.data_dir, args.rounds)))
         return 0
 
-    from assistant.prompts import Prompts
-    from assistant.services import build_services, relevance_policy
+    from ui.services import build_services
     from eval.baseline import NaivePipeline
 
     paths = corpus_paths(args.corpus, args.copies)
@@ -236,8 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         out(f"model throughput: {len(texts) / (time.perf_counter() - started):.1f} chunks/s "
             f"({len(texts)} stored chunks embedded without the vector cache)")
         if args.prepare:
-            naive = NaivePipeline(services.embeddings, data / "naive", Prompts(settings.prompts_dir),
-                                  relevance_policy(settings), settings.hotline)
+            naive = NaivePipeline.from_settings(settings, services.embeddings, data / "naive")
             out(f"naive ingest: {naive.ingest(paths).seconds:.0f} s; vectors are cached for later runs")
             return 0
         vectors = "all embedded" if args.cold else "vector cache on"
@@ -247,8 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         rows["minsheng"]["ingest"] = f"{t['seconds']:.0f} s, {t['chunks'] / t['seconds']:.0f} chunks/s ({vectors})"
         rows["minsheng"]["re-ingest"] = f"{median_seconds(lambda: services.ingestor.ingest(paths), args.repeats):.2f} s"
         if not args.no_naive:
-            naive = NaivePipeline(services.embeddings, data / "naive", Prompts(settings.prompts_dir),
-                                  relevance_policy(settings), settings.hotline)
+            naive = NaivePipeline.from_settings(settings, services.embeddings, data / "naive")
             nrep = naive.ingest(paths)
             n = naive.store.count()
             rows["naive"]["chunks"] = f"{n:,}"

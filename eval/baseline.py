@@ -17,11 +17,12 @@ from typing import Any
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from assistant.answering import ExtractiveAnswerer, RelevancePolicy
-from assistant.embeddings import LazyEmbeddings
+from assistant.core.embeddings import LazyEmbeddings
 from assistant.prompts import Prompts
 from assistant.query import contextualise
-from assistant.store import ChromaStore, open_client
-from assistant.types import Answer, Chunk, ScoredChunk
+from assistant.core.settings import Settings
+from assistant.core.store import ChromaStore, open_client
+from assistant.core.types import Answer, Chunk, ScoredChunk
 from ingest.loaders import LoadError, load_file
 from ingest.pipeline import IngestReport, FileResult, expand_paths
 
@@ -45,6 +46,19 @@ class NaivePipeline:
         self.store = ChromaStore(open_client(index_dir), "naive", embeddings, str(index_dir))
         self.splitter = RecursiveCharacterTextSplitter()  # the defaults, on purpose
         self.answerer = ExtractiveAnswerer(prompts, term_weight=lambda term: 1.0, policy=policy, hotline=hotline)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, embeddings: LazyEmbeddings, index_dir: Path) -> "NaivePipeline":
+        """The baseline as the product's ``settings`` configure the shared parts: prompts,
+        relevance thresholds, hotline and ``top_k``."""
+        return cls(
+            embeddings,
+            index_dir,
+            Prompts(settings.prompts_dir),
+            RelevancePolicy.from_settings(settings),
+            settings.hotline,
+            top_k=settings.top_k,
+        )
 
     def ingest(self, paths: list[Path]) -> IngestReport:
         """Load every file, split with the defaults, embed and store; errors are reported per file.

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 from eval.report import got_worse, load_run, write_run
 from eval.runner import HybridPipeline, QuestionResult, RunSummary, breakdown, run_pipeline, summarise
 from eval.schema import Question, load_questions
@@ -18,6 +18,7 @@ from eval.schema import Question, load_questions
 def evaluate(
     settings: Settings,
     questions_path: Path,
+    build_services: Callable[[Settings], Any],
     corpus: Sequence[Path] = (),
     baseline: str | None = None,
     out_dir: Path | None = None,
@@ -32,13 +33,15 @@ def evaluate(
     come from the shared vector cache when present); without it, minsheng's configured index
     is used and no baseline can run.
 
+    Args:
+        build_services: the composition root (:func:`ui.services.build_services`): the
+            services measured are the ones the product builds from ``settings``.
+
     Raises:
         QuestionSetError: the question file is invalid.
         ValueError: a baseline was asked for without a corpus, or an unknown baseline.
         FileNotFoundError: ``compare`` is not a run folder.
     """
-    from assistant.prompts import Prompts
-    from assistant.services import build_services, relevance_policy
     from eval.baseline import NaivePipeline
 
     questions: list[Question] = load_questions(questions_path)
@@ -69,14 +72,7 @@ def evaluate(
             facts["minsheng index"] = f"{services.store.count()} chunks, {report.summary()}"
             log(f"minsheng index: {report.summary()}")
             if baseline == "naive":
-                naive = NaivePipeline(
-                    services.embeddings,
-                    Path(tmp) / "naive",
-                    Prompts(settings.prompts_dir),
-                    relevance_policy(settings),
-                    settings.hotline,
-                    top_k=settings.top_k,
-                )
+                naive = NaivePipeline.from_settings(settings, services.embeddings, Path(tmp) / "naive")
                 nrep = naive.ingest(list(corpus))
                 facts["naive index"] = f"{naive.store.count()} chunks, {nrep.summary()}"
                 log(f"naive index: {nrep.summary()}")

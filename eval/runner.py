@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from assistant.types import Answer, ScoredChunk
+from assistant.core.types import Answer, ScoredChunk
 from eval.metrics import (
     article_matches,
     contains_all,
@@ -56,7 +56,7 @@ class HybridPipeline:
 class QuestionResult:
     """Everything measured for one question in one pipeline (one line of results.jsonl).
 
-    ``status`` is the answer's :attr:`~assistant.types.Answer.status`: answered, refused, or
+    ``status`` is the answer's :attr:`~assistant.core.types.Answer.status`: answered, refused, or
     neighbour (a labelled answer about another year or region than the one asked).
     """
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from assistant.text import to_simplified
+from assistant.core.text import to_simplified
 from ingest.ocr import PageReader
 from ingest.pdf import PdfError, read_pdf
 from ingest.structure import HEADER_LINE

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from assistant.regions import regions_in
+from assistant.core.regions import regions_in
 from ingest.structure import ARTICLE, CN_HEADING
 
 # 文号 in the two common bracket styles (穗府办规〔2024〕13号, 徐住保办发[2017]6号) and

@@ -21,15 +21,15 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from assistant.injection import RULES_FINGERPRINT, instructions_in, strip_instructions
-from assistant.store import WRITE_BATCH, ChromaStore
-from assistant.text import to_simplified
-from assistant.types import Chunk
+from assistant.core.injection import RULES_FINGERPRINT, instructions_in, strip_instructions
+from assistant.core.store import WRITE_BATCH, ChromaStore
+from assistant.core.text import to_simplified
+from assistant.core.types import Chunk
 from ingest.loaders import MAX_FILE_BYTES, SUPPORTED_SUFFIXES, DocumentLoader, EmptyDocument, LoadError
 from ingest.manifest import DocumentRecord, Manifest
 from ingest.metadata import extract_metadata, sidecar_metadata
 from ingest.splitting import PolicySplitter
-from ingest.versions import changed_chunks, differs, replacements
+from assistant.core.versions import changed_chunks, differs, replacements
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ class Ingestor:
         loader: reads files (OCR for scanned PDFs when it has an OCR engine).
         write_batch: chunks of several files are written together once this many wait
             (Chroma writes few large calls much faster than many small ones, see
-            :data:`assistant.store.WRITE_BATCH`); each file's row stays ``pending`` until its
+            :data:`assistant.core.store.WRITE_BATCH`); each file's row stays ``pending`` until its
             chunks are in, so a crash loses at most one batch of work, repaired next run.
     """
 
@@ -296,7 +296,7 @@ class Ingestor:
     @contextmanager
     def _versions_kept(self, always: bool = False) -> Iterator[None]:
         """After a change to the store (or ``always``), record again which documents replace
-        which (:mod:`ingest.versions`); a run that wrote nothing costs nothing.
+        which (:mod:`assistant.core.versions`); a run that wrote nothing costs nothing.
 
         The usual pass reads one chunk per document (its first) plus every chunk of the
         documents written in this run, not the whole collection, whose full read grows with

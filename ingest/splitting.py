@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from assistant.types import Chunk
+from assistant.core.types import Chunk
 from ingest.loaders import LoadedDocument
 from ingest.structure import ARTICLE, CN_HEADING, CN_NUM, MD_HEADING, is_question, outline_level
 

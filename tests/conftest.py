@@ -48,7 +48,7 @@ def corpus_path(*parts: str) -> Path:
 
 @pytest.fixture(scope="session")
 def settings_factory(tmp_path_factory):
-    from assistant.settings import Settings
+    from assistant.core.settings import Settings
 
     def make(**overrides):
         data = tmp_path_factory.mktemp("data")
@@ -60,7 +60,7 @@ def settings_factory(tmp_path_factory):
 @pytest.fixture(scope="session")
 def embeddings(settings_factory):
     """The real default embedding model, built by the composition root and loaded once."""
-    from assistant.services import build_services
+    from ui.services import build_services
 
     emb = build_services(settings_factory()).embeddings
     emb.load()
@@ -70,7 +70,7 @@ def embeddings(settings_factory):
 @pytest.fixture(scope="session")
 def services(settings_factory, embeddings):
     """Services over a fresh temp index of knowledge/, sharing the session's model."""
-    from assistant.services import build_services
+    from ui.services import build_services
 
     svc = build_services(settings_factory())
     _share_model(svc, embeddings)
@@ -94,7 +94,7 @@ def _share_model(svc, embeddings) -> None:
 @pytest.fixture
 def fresh_services(settings_factory, embeddings):
     """Services over an empty temp index (function scope), sharing the session's model."""
-    from assistant.services import build_services
+    from ui.services import build_services
 
     svc = build_services(settings_factory())
     _share_model(svc, embeddings)
@@ -118,7 +118,7 @@ LAW_FILES = (
 @pytest.fixture(scope="session")
 def laws_services(settings_factory, embeddings):
     """Services over a temp index of LAW_FILES (read in place from ../shared/corpus-laws)."""
-    from assistant.services import build_services
+    from ui.services import build_services
 
     paths = [LAWS / name for name in LAW_FILES]
     missing = [p for p in paths if not p.exists()]
@@ -138,7 +138,7 @@ ADMIN = ("hotline-admin", "s3cret-for-tests")
 @pytest.fixture(scope="session")
 def web_services(settings_factory, embeddings):
     """Services over knowledge/ plus ../shared/corpus/bad/xss.html, with admin credentials."""
-    from assistant.services import build_services
+    from ui.services import build_services
 
     svc = build_services(settings_factory(admin_user=ADMIN[0], admin_password=ADMIN[1]))
     _share_model(svc, embeddings)

@@ -83,6 +83,6 @@ def uninstall() -> None:
 
 if __name__ == "__main__":
     install(sys.argv[1])
-    from assistant.cli import app
+    from ui.cli import app
 
     app(sys.argv[2:], prog_name="minsheng")

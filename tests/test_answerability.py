@@ -61,7 +61,7 @@ QUESTIONS = {
 
 @pytest.fixture(scope="module")
 def real(settings_factory, embeddings):
-    from assistant.services import build_services
+    from ui.services import build_services
     from tests.conftest import _share_model
 
     missing = [p for p in FILES if not p.exists()]

@@ -67,7 +67,9 @@ def test_pieces_are_langchain_runnables(services):
     chain = services.assistant.chain
     assert isinstance(chain, Runnable)
     answer = chain.invoke({"question": "公租房怎么申请"})
-    assert answer.citations and set(answer.timings) == {"rewrite", "retrieval", "answer"}
+    # The runnable is an adapter over the one question pipeline: the same answer as ask.
+    assert answer.citations and set(answer.timings) == {"rewrite", "retrieval", "answer", "total"}
+    assert answer.text == services.assistant.ask("公租房怎么申请").text
 
 
 def test_hybrid_fusion_uses_both_retrievers(services):
@@ -110,7 +112,7 @@ def test_a_question_about_conditions_gets_the_whole_list(services):
 
 def test_a_sentence_cut_by_the_chunk_boundary_is_completed_and_long_ones_cut_at_a_clause():
     from assistant.answering import _MAX_SENTENCE, _clean, completed_text
-    from assistant.types import Chunk, ScoredChunk
+    from assistant.core.types import Chunk, ScoredChunk
 
     first = Chunk("a", "第五条 申请家庭人均月收入低于1549元（低保特困家庭需连续享受", {"chunk_index": 3, "article": "第五条"})
     nxt = Chunk("b", "（低保特困家庭需连续享受城市最低生活保障一年以上）。第六条 其他。", {"chunk_index": 4, "article": "第五条"})
@@ -127,7 +129,7 @@ def test_the_direct_line_says_a_condition_with_its_consequence():
     without the article number the citation already gives."""
     from assistant.answering import Candidate, ExtractiveAnswerer
     from assistant.asks import Slot
-    from assistant.types import Chunk
+    from assistant.core.types import Chunk
 
     text = "第十九条 劳动合同期限一年以上不满三年的，试用期不得超过二个月；"
     line = ExtractiveAnswerer._direct_line(

@@ -43,7 +43,7 @@ def test_the_batch_survives_bombs_giants_and_deep_nesting(fresh_services, tmp_pa
 
 
 def test_hostile_upload_names_stay_inside_the_upload_folder(fresh_services):
-    from assistant.documents import DocumentError
+    from ingest.documents import DocumentError
 
     docs = fresh_services.documents
     root = docs.upload_dir.parent

@@ -10,7 +10,7 @@ from tests.processes import remote_peers
 
 @pytest.fixture(scope="module")
 def two_instances(chroma_server, settings_factory, embeddings):
-    from assistant.services import build_services
+    from ui.services import build_services
 
     url, _ = chroma_server
     built = []
@@ -38,7 +38,7 @@ def test_what_one_instance_ingests_the_other_answers_from(two_instances, chroma_
 
 
 def test_a_new_and_a_deleted_document_reach_the_other_instance_document_by_document(two_instances, tmp_path):
-    from assistant.text import query_terms
+    from assistant.core.text import query_terms
 
     writer, reader = two_instances
     reader.searcher.search("异地就医", 4)  # the reader has its snapshot
@@ -61,7 +61,7 @@ def test_a_new_and_a_deleted_document_reach_the_other_instance_document_by_docum
 
 
 def test_a_write_the_journal_missed_is_caught_by_the_count_check(two_instances, monkeypatch):
-    from assistant.types import Chunk
+    from assistant.core.types import Chunk
 
     writer, reader = two_instances
     reader.searcher.search("异地就医", 4)

@@ -5,27 +5,27 @@ import urllib.request
 
 from typer.testing import CliRunner
 
-from assistant.cli import app
-from assistant.types import Answer, Chunk, Citation
+from ui.cli import app
+from assistant.core.types import Answer, Chunk, Citation
 from ui.app import create_app, render_answer
 
 
 def test_cli_ask_prints_answer_and_numbered_sources(services, monkeypatch):
-    monkeypatch.setattr("assistant.cli._services", lambda data_dir=None: services)
+    monkeypatch.setattr("ui.cli._services", lambda data_dir=None: services)
     result = CliRunner().invoke(app, ["ask", "异地就医怎么结算"])
     assert result.exit_code == 0, result.output
     assert "来源：" in result.stdout and "[1] 《" in result.stdout
 
 
 def test_cli_ask_json(services, monkeypatch):
-    monkeypatch.setattr("assistant.cli._services", lambda data_dir=None: services)
+    monkeypatch.setattr("ui.cli._services", lambda data_dir=None: services)
     result = CliRunner().invoke(app, ["ask", "美国签证", "--json"])
     data = json.loads(result.stdout)
     assert data["refused"] is True and data["citations"] == []
 
 
 def test_cli_ingest_reports_each_file_and_totals(fresh_services, monkeypatch, tmp_path):
-    monkeypatch.setattr("assistant.cli._services", lambda data_dir=None: fresh_services)
+    monkeypatch.setattr("ui.cli._services", lambda data_dir=None: fresh_services)
     (tmp_path / "empty.txt").write_text("")
     (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
     good = tmp_path / "ok.md"

@@ -81,7 +81,7 @@ def deployment(chroma_server, tmp_path_factory):
     base = {k: v for k, v in os.environ.items() if not k.startswith("MINSHENG_")}
     ingest_env = {**base, **_env_file(DEPLOY / "ingest.env"), "MINSHENG_CHROMA_URL": url,
                   "MINSHENG_DATA_DIR": str(tmp / "ingest")}
-    done = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(KNOWLEDGE)], cwd=ROOT, env=ingest_env,
+    done = subprocess.run([sys.executable, "-m", "ui.cli", "ingest", str(KNOWLEDGE)], cwd=ROOT, env=ingest_env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     ports, servers, logs = [free_port(), free_port()], [], []
@@ -89,7 +89,7 @@ def deployment(chroma_server, tmp_path_factory):
         env = {**base, **_env_file(DEPLOY / "app.env"), "MINSHENG_CHROMA_URL": url,
                "MINSHENG_DATA_DIR": str(tmp / f"app-{n}"), "MINSHENG_PORT": str(port)}
         logs.append(open(tmp / f"app-{n}.log", "w", encoding="utf-8"))
-        servers.append(subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve"], cwd=ROOT, env=env,
+        servers.append(subprocess.Popen([sys.executable, "-m", "ui.cli", "serve"], cwd=ROOT, env=env,
                                         stdout=logs[-1], stderr=subprocess.STDOUT))
     listen = free_port()
     nginx = subprocess.Popen([_nginx(), "-p", str(tmp), "-c", str(_nginx_conf(tmp, listen, ports)), "-g", "daemon off;"],

@@ -69,7 +69,7 @@ def test_query_and_passage_prefixes_differ(embeddings):
 
 
 def test_bad_model_file_is_rejected(tmp_path):
-    from assistant.e5_folder import ModelFileError, read_model_file
+    from assistant.core.e5_folder import ModelFileError, read_model_file
 
     bad = tmp_path / "bad.bin"
     bad.write_bytes(b"NOPE" + b"\0" * 64)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.types import Answer, Chunk, Citation, ScoredChunk
+from assistant.core.types import Answer, Chunk, Citation, ScoredChunk
 from eval.report import got_worse, load_run, write_run
 from eval.runner import HybridPipeline, breakdown, run_pipeline, score, summarise, RunSummary
 from eval.schema import KINDS, Question, QuestionSetError, facts_not_in_sources, load_questions
@@ -167,3 +167,20 @@ def test_written_run_round_trips_and_compare_finds_regressions(smoke, tmp_path):
     assert [w["id"] for w in worse] == [results[0].id]
     with pytest.raises(FileNotFoundError, match="summary.json"):
         load_run(tmp_path / "missing")
+
+
+def test_the_eval_command_measures_the_services_the_product_builds(services, tmp_path):
+    # `minsheng eval` end to end: the CLI gives evaluation the composition root, which builds
+    # the product's services over the configured index (here the session's index of knowledge/).
+    from typer.testing import CliRunner
+
+    from ui.cli import app
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app,
+        ["eval", "--questions", str(ROOT / "eval" / "questions" / "smoke.jsonl"), "--data-dir", str(services.settings.data_dir), "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["pipelines"]["minsheng"]["doc_hit@1"] >= 0.9, summary["pipelines"]

@@ -4,8 +4,8 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assistant.generative import GenerativeAnswerer, format_sources
 from assistant.prompts import Prompts
-from assistant.settings import PROJECT_ROOT
-from assistant.types import Chunk, ScoredChunk
+from assistant.core.settings import PROJECT_ROOT
+from assistant.core.types import Chunk, ScoredChunk
 
 
 class RecordingModel(FakeListChatModel):
@@ -73,7 +73,7 @@ def test_delimiters_inside_documents_are_neutralised():
 
 
 def test_settings_select_the_generative_answerer(settings_factory):
-    from assistant.services import build_services
+    from ui.services import build_services
 
     svc = build_services(settings_factory(llm_base_url="http://127.0.0.1:9/v1"))
     assert isinstance(svc.answerer, GenerativeAnswerer)
@@ -103,7 +103,7 @@ def test_rewriter_falls_back_to_rules_when_the_llm_fails_or_rambles():
 def test_a_gguf_model_without_its_extra_gets_a_clear_error(settings_factory, tmp_path):
     import pytest
 
-    from assistant.services import build_services
+    from ui.services import build_services
 
     missing = tmp_path / "qwen.gguf"
     with pytest.raises(RuntimeError, match="no such file"):

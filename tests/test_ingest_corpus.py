@@ -24,7 +24,7 @@ def _compact(text: str) -> str:
 @pytest.fixture(scope="module")
 def bad_run(settings_factory, embeddings):
     """One ingest of bad/ plus the original of its duplicate, on a fresh index."""
-    from assistant.services import build_services
+    from ui.services import build_services
     from tests.conftest import _share_model
 
     svc = build_services(settings_factory())

@@ -7,8 +7,8 @@ The index holds 上海市社会救助条例 in its 2018 and 2024 versions, the e
 from datetime import date
 
 from assistant.filters import SearchFilters
-from assistant.regions import chunk_regions
-from ingest.versions import in_force
+from assistant.core.regions import chunk_regions
+from assistant.core.versions import in_force
 
 SH_2018 = "上海市社会救助条例(2018-11-22).md"
 SH_2024 = "上海市社会救助条例(2024-12-31).md"

@@ -6,7 +6,7 @@ import pytest
 
 from assistant.lexical import BM25Index
 from assistant.retrieval import reciprocal_rank_fusion
-from assistant.text import query_terms, sentences, terms
+from assistant.core.text import query_terms, sentences, terms
 
 
 def test_rrf_hand_computed_with_ties():
@@ -58,7 +58,7 @@ def test_sentences_split_on_chinese_punctuation():
 
 def test_a_restart_tokenises_no_chunk_it_has_seen(settings_factory, embeddings, monkeypatch):
     import assistant.retrieval as retrieval
-    from assistant.services import build_services
+    from ui.services import build_services
     from tests.conftest import KNOWLEDGE, _share_model
 
     first = build_services(settings_factory())
@@ -101,7 +101,7 @@ def test_bm25_matches_the_formula_with_repeated_terms_and_unequal_lengths():
 def test_a_story_also_sees_its_documents_next_best_chunks(laws_services):
     """A long question's results carry up to two more chunks of their own document from the
     first fused candidates (the per-document cap keeps them out of the k); a short one's don't."""
-    from ingest.versions import version_key
+    from assistant.core.versions import version_key
 
     searcher = laws_services.searcher
     story = "我家在重庆，儿子成年了但是重度残疾，一直跟我们老两口住在一起，家里收入很低，他能不能自己单独申请每个月的最低生活保障？"

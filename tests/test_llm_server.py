@@ -41,7 +41,7 @@ def stub():
 
 @pytest.fixture(scope="module")
 def llm_services(stub, settings_factory, embeddings):
-    from assistant.services import build_services
+    from ui.services import build_services
 
     svc = build_services(settings_factory(llm_base_url=stub.base_url, llm_model="stub-model"))
     _share_model(svc, embeddings)

@@ -137,7 +137,7 @@ def test_a_crash_at_any_step_is_repaired_by_the_next_run(fresh_services, tmp_pat
 
 def test_sigkill_mid_ingest_then_a_normal_run_leaves_manifest_and_index_in_agreement(settings_factory, embeddings, tmp_path):
     """A real process killed with SIGKILL while it writes, then a normal run."""
-    from assistant.services import build_services
+    from ui.services import build_services
     from tests.conftest import _share_model
 
     settings = settings_factory()
@@ -148,7 +148,7 @@ def test_sigkill_mid_ingest_then_a_normal_run_leaves_manifest_and_index_in_agree
         shutil.copy(corpus_path("txt", name), folder / name)
     env = dict(os.environ, MINSHENG_DATA_DIR=str(settings.data_dir), MINSHENG_EMBEDDING_CACHE="false")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "ingest", str(folder), "--json"],
+        [sys.executable, "-m", "ui.cli", "ingest", str(folder), "--json"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     manifest = settings.manifest_path

@@ -55,11 +55,11 @@ def test_hostile_questions_get_a_clear_answer_without_a_crash(services):
 def test_serve_refuses_an_open_address_with_a_half_configured_admin(monkeypatch, settings_factory):
     from typer.testing import CliRunner
 
-    from assistant.cli import app
-    from assistant.services import build_services
+    from ui.cli import app
+    from ui.services import build_services
 
     svc = build_services(settings_factory(admin_user="admin"))
-    monkeypatch.setattr("assistant.cli._services", lambda data_dir=None: svc)
+    monkeypatch.setattr("ui.cli._services", lambda data_dir=None: svc)
     result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--port", "9"])
     assert result.exit_code == 2 and "MINSHENG_ADMIN_PASSWORD" in result.output
 

@@ -6,7 +6,7 @@ import pytest
 
 from assistant.query import TERM_MAP, TermMap
 from assistant.retrieval import HybridSearcher
-from assistant.text import query_terms
+from assistant.core.text import query_terms
 from tests.conftest import corpus_path
 
 
@@ -59,7 +59,7 @@ def test_expansion_lets_bm25_find_the_official_wording(fresh_services):
 
 
 def test_an_empty_term_map_setting_turns_expansion_off(monkeypatch, tmp_path):
-    from assistant.settings import Settings
+    from assistant.core.settings import Settings
 
     monkeypatch.setenv("MINSHENG_TERM_MAP", "")
     assert Settings(data_dir=tmp_path).term_map is None

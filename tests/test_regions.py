@@ -1,7 +1,7 @@
 """Region awareness: another region's figures never answer a question about this one."""
 
-from assistant.regions import NATIONAL, applies_to, chunk_regions, districts_in, regions_in, with_provinces
-from assistant.types import Chunk
+from assistant.core.regions import NATIONAL, applies_to, chunk_regions, districts_in, regions_in, with_provinces
+from assistant.core.types import Chunk
 
 
 def test_regions_in_text():
@@ -47,7 +47,7 @@ def test_a_district_is_named_when_its_rules_are_missing(services):
 
 
 def test_a_city_document_is_named_by_its_city():
-    from assistant.regions import most_specific
+    from assistant.core.regions import most_specific
 
     assert most_specific({"广东", "广州"}) == {"广州"}
     assert most_specific({"广东", "上海"}) == {"广东", "上海"}

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from assistant.reranking import CrossEncoderReranker
-from assistant.services import build_services
+from ui.services import build_services
 from tests.conftest import KNOWLEDGE, _share_model
 
 
@@ -17,7 +17,7 @@ from tests.conftest import KNOWLEDGE, _share_model
 def reranker_folder(tmp_path_factory, settings_factory):
     from sentence_transformers import CrossEncoder
 
-    from assistant.e5_folder import ensure_folder
+    from assistant.core.e5_folder import ensure_folder
 
     e5 = ensure_folder(settings_factory().model_cache_dir)
     model = CrossEncoder(str(e5), num_labels=1, local_files_only=True)

@@ -3,7 +3,7 @@
 import pytest
 
 from assistant.prompts import PromptError, Prompts
-from assistant.settings import PROJECT_ROOT, Settings
+from assistant.core.settings import PROJECT_ROOT, Settings
 
 
 def test_every_setting_has_a_description():
@@ -79,7 +79,7 @@ def test_network_guard_refuses_outside_addresses():
 
 
 def test_moving_the_data_folder_moves_index_and_manifest(tmp_path):
-    from assistant.settings import Settings
+    from assistant.core.settings import Settings
 
     moved = Settings(data_dir=tmp_path / "a").with_data_dir(tmp_path / "b")
     assert moved.chroma_path == tmp_path / "b" / "chroma"

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from assistant.store import EmbeddingMismatchError
+from assistant.core.store import EmbeddingMismatchError
 from tests.conftest import KNOWLEDGE, corpus_path
 
 
@@ -53,8 +53,8 @@ def test_changed_file_replaces_its_chunks_and_duplicates_are_not_indexed(fresh_s
 
 
 def test_mismatched_model_raises_with_rebuild_hint(services):
-    from assistant.embeddings import LazyEmbeddings
-    from assistant.store import ChromaStore, open_client
+    from assistant.core.embeddings import LazyEmbeddings
+    from assistant.core.store import ChromaStore, open_client
 
     other = LazyEmbeddings("BAAI/bge-small-zh-v1.5", services.settings.model_cache_dir)
     store = ChromaStore(open_client(services.settings.chroma_path), services.settings.chroma_collection, other, "here")
@@ -152,7 +152,7 @@ def test_a_write_that_fails_mid_run_loses_nothing_the_next_run_cannot_repair(fre
 
 
 def test_the_journal_stays_small_and_says_when_it_cannot_tell():
-    from assistant.store import JOURNAL_SOURCES, Journal
+    from assistant.core.store import JOURNAL_SOURCES, Journal
 
     journal = Journal()
     for i in range(60):  # batched writes name many documents each

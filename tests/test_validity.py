@@ -3,7 +3,7 @@
 from datetime import date
 
 from assistant.query import contextualise, years_in
-from ingest.versions import REPLACED_BY, in_force, replacements, version_key
+from assistant.core.versions import REPLACED_BY, in_force, replacements, version_key
 from tests.conftest import KNOWLEDGE, laws_path
 
 SH_2018_NAME = "上海市社会救助条例(2018-11-22).md"

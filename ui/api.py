@@ -18,9 +18,9 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
-from assistant.documents import MAX_UPLOAD_BYTES, DocumentError
+from ingest.documents import MAX_UPLOAD_BYTES, DocumentError
 from assistant.filters import SearchFilters
-from assistant.services import Services
+from ui.services import Services
 from ui.limits import BodyLimit
 
 MODEL_NAME = "minsheng"

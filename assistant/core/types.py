@@ -42,7 +42,7 @@ class Chunk:
         repeating its number. The path is capped at ``MAX_CONTEXT_HEAD`` characters so
         that chunk plus path stay inside the embedding model's window.
         """
-        from assistant.text import to_simplified
+        from assistant.core.text import to_simplified
 
         parts = [self.title, str(self.metadata.get("heading", ""))]
         article = str(self.metadata.get("article", ""))

@@ -21,8 +21,8 @@ from chromadb.errors import NotFoundError
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings as ChromaEmbeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 
-from assistant.embeddings import LazyEmbeddings
-from assistant.types import Chunk
+from assistant.core.embeddings import LazyEmbeddings
+from assistant.core.types import Chunk
 
 
 class EmbeddingMismatchError(RuntimeError):
@@ -59,7 +59,7 @@ class ChromaEmbeddingAdapter(EmbeddingFunction[Documents]):
     def build_from_config(config: dict[str, Any]) -> "ChromaEmbeddingAdapter":
         # Chroma calls this to check the config round-trips; minsheng itself always passes
         # its own adapter. Lazy, so nothing is loaded here.
-        from assistant.settings import default_cache_dir
+        from assistant.core.settings import default_cache_dir
 
         return ChromaEmbeddingAdapter(LazyEmbeddings(str(config.get("model", "")), default_cache_dir()))
 

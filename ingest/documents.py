@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.store import ChromaStore
+from assistant.core.store import ChromaStore
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.manifest import Manifest
 from ingest.pipeline import FileResult, Ingestor

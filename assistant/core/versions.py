@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from assistant.text import normalise
+from assistant.core.text import normalise
 
 #: Metadata keys this module writes.
 REPLACED_BY = "replaced_by"

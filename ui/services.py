@@ -12,19 +12,19 @@ from dataclasses import dataclass
 from assistant.answering import ExtractiveAnswerer, RelevancePolicy
 from assistant.chain import Assistant, Rewriter
 from assistant.generative import GenerativeAnswerer, LlmRewriter
-from assistant.documents import DocumentService
-from assistant.embeddings import LazyEmbeddings, SentenceSimilarity
+from ingest.documents import DocumentService
+from assistant.core.embeddings import LazyEmbeddings, SentenceSimilarity
 from assistant.feedback import FeedbackStore
 from assistant.lookup import Lookup
 from assistant.prompts import Prompts
 from assistant.query import TermMap, contextualise
-from assistant.text import add_words, tokenizer_fingerprint
+from assistant.core.text import add_words, tokenizer_fingerprint
 from assistant.reranking import CrossEncoderReranker
 from assistant.retrieval import HybridRetriever, HybridSearcher
 from assistant.specificity import TermSpecificity
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 from assistant.lexical import TermCache
-from assistant.store import ChromaStore, open_client
+from assistant.core.store import ChromaStore, open_client
 from ingest.loaders import DocumentLoader
 from ingest.manifest import Manifest
 from ingest.ocr import RapidOcr
@@ -55,13 +55,6 @@ class Services:
         self.embeddings.embed_query("预热")
         self.searcher.lexical_index()
         self.specificity.warm_up()
-
-
-def relevance_policy(settings: Settings) -> RelevancePolicy:
-    """The answerer's relevance thresholds from ``settings`` (the rest keep their defaults)."""
-    return RelevancePolicy(
-        threshold=settings.score_threshold, strong=settings.score_threshold_strong, min_coverage=settings.min_term_coverage
-    )
 
 
 def build_services(settings: Settings) -> Services:
@@ -115,7 +108,7 @@ def build_services(settings: Settings) -> Services:
     extractive = ExtractiveAnswerer(
         prompts,
         term_weight=searcher.term_idf,
-        policy=relevance_policy(settings),
+        policy=RelevancePolicy.from_settings(settings),
         hotline=settings.hotline,
         synonyms=term_map.alternatives if term_map is not None else None,
         similarity=SentenceSimilarity(embeddings),
@@ -127,7 +120,7 @@ def build_services(settings: Settings) -> Services:
         chat_model = _chat_model(settings)
         answerer = GenerativeAnswerer(chat_model, prompts, extractive)
         rewrite = LlmRewriter(chat_model, prompts, fallback=rewrite)
-    assistant = Assistant(retriever, answerer, rewrite)
+    assistant = Assistant(searcher, answerer, rewrite, k=settings.top_k)
     lookup = Lookup(searcher, term_map, settings.hotline)
     documents = DocumentService(store, ingestor.manifest, ingestor, settings.data_dir / "uploads")
     feedback = FeedbackStore(settings.data_dir / "feedback.sqlite", settings.feedback_retention_days)

@@ -1,6 +1,6 @@
 """Which region a question or a document is about.
 
-Names come from ``assistant/data/regions.tsv`` (provincial-level divisions and larger cities,
+Names come from ``assistant/core/data/regions.tsv`` (provincial-level divisions and larger cities,
 each with its province). A document that names no region, or is national (中华人民共和国,
 国务院, 全国人大), applies everywhere.
 """
@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from assistant.types import Chunk
+from assistant.core.types import Chunk
 
 NATIONAL = "全国"
 _DATA = Path(__file__).with_name("data") / "regions.tsv"

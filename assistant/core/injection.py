@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from assistant.text import normalise, sentences
+from assistant.core.text import normalise, sentences
 
 #: What the LLM sees in place of a withheld sentence.
 WITHHELD = "〔此处原文有一句针对问答助手的指令，已略去〕"
