@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -13,6 +14,14 @@ from pathlib import Path
 
 from assistant.core.settings import Settings
 from tests.conftest import ROOT
+
+
+def _not_source(folder: str, names: list[str]) -> set[str]:
+    """What a copy of the checkout leaves out: hidden folders, caches, and at the top the
+    written data, test artifacts and earlier builds."""
+    top = Path(folder) == ROOT
+    return {n for n in names if n.startswith(".") or n == "__pycache__" or n.endswith(".egg-info")
+            or (top and n in ("data", "build", "test-artifacts"))}
 
 
 def _run(args, cwd, env, timeout=600):
@@ -23,8 +32,11 @@ def _run(args, cwd, env, timeout=600):
 
 def test_the_wheel_installed_in_a_fresh_venv_answers_from_an_empty_folder(tmp_path, embeddings):
     # ``embeddings``: the session has built the default model folder the installed copy loads.
+    # Built from a copy: setuptools leaves a build/ folder in the tree it builds from.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=_not_source)
     wheels = tmp_path / "wheels"
-    _run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels)], ROOT, os.environ)
+    _run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels)], tmp_path, os.environ)
     wheel = next(wheels.glob("minsheng-*.whl"))
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], tmp_path, os.environ)
