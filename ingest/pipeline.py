@@ -20,12 +20,13 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from assistant.core.injection import RULES_FINGERPRINT, instructions_in, strip_instructions
 from assistant.core.store import WRITE_BATCH, ChromaStore
 from assistant.core.text import to_simplified
 from assistant.core.types import Chunk
-from ingest.loaders import MAX_FILE_BYTES, SUPPORTED_SUFFIXES, DocumentLoader, EmptyDocument, LoadError
+from ingest.loaders import MAX_FILE_BYTES, SUPPORTED_SUFFIXES, DocumentLoader, EmptyDocument, LoadedDocument, LoadError
 from ingest.manifest import DocumentRecord, Manifest
 from ingest.metadata import extract_metadata, sidecar_metadata
 from ingest.splitting import PolicySplitter
@@ -465,6 +466,22 @@ class Ingestor:
         twin.error = f"{Path(twin.source).name}: same content as {winner.name}, which SOURCES.tsv describes; not indexed twice"
         self.manifest.put(twin)
 
+    def _as_before(self, rec: DocumentRecord, fingerprint: str) -> FileResult | None:
+        """The result for a file the manifest already holds with this ``fingerprint``, when
+        nothing needs doing (indexed, skipped, or a copy of a document still indexed); None
+        when it must be read again."""
+        if rec.fingerprint != fingerprint:
+            return None
+        if rec.status == "indexed":
+            return FileResult(rec.source, "unchanged", rec.chunks, pages=rec.pages, ocr_pages=rec.ocr_pages)
+        if rec.status == "skipped":
+            return FileResult(rec.source, "skipped", 0, rec.error, pages=rec.pages, ocr_pages=rec.ocr_pages)
+        original = self.manifest.get(rec.duplicate_of) if rec.status == "duplicate" else None
+        same = original and (original.content_hash == rec.content_hash or (rec.text_hash and original.text_hash == rec.text_hash))
+        if same and original.status == "indexed" and Path(original.source).exists():
+            return FileResult(rec.source, "duplicate", 0, rec.error)
+        return None
+
     def _ingest_one(self, path: Path, password: str | None = None) -> FileResult:
         source = str(path.resolve())
         try:
@@ -478,15 +495,9 @@ class Ingestor:
         sidecar = sidecar_metadata(path)
         fingerprint = self._fingerprint(content_hash, sidecar)
         rec = self.manifest.get(source)
-        if rec and rec.fingerprint == fingerprint:
-            if rec.status == "indexed":
-                return FileResult(source, "unchanged", rec.chunks, pages=rec.pages, ocr_pages=rec.ocr_pages)
-            if rec.status == "skipped":
-                return FileResult(source, "skipped", 0, rec.error, pages=rec.pages, ocr_pages=rec.ocr_pages)
-            original = self.manifest.get(rec.duplicate_of) if rec.status == "duplicate" else None
-            same = original and (original.content_hash == rec.content_hash or (rec.text_hash and original.text_hash == rec.text_hash))
-            if same and original.status == "indexed" and Path(original.source).exists():
-                return FileResult(source, "duplicate", 0, rec.error)
+        known = self._as_before(rec, fingerprint) if rec else None
+        if known is not None:
+            return known
         old_ids = set(rec.chunk_ids) if rec else set(self.store.ids_where({"source": source}))
         twin = self._twin(source, content_hash, "content_hash")
         if twin and not self._outranks(sidecar, twin):
@@ -514,12 +525,7 @@ class Ingestor:
         if text_twin and not self._outranks(sidecar, text_twin):
             return self._duplicate(path, source, text_twin, content_hash, fingerprint, text_hash, old_ids, "text")
         twin = twin or text_twin
-        # Priority, lowest first: guessed from the text, stated by the file, the sidecar.
-        stated = {k: v for k, v in doc.metadata.items() if v}
-        base = extract_metadata(doc.text, str(stated.get("title", "")), str(stated.get("published", "")))
-        base.update(stated)
-        base.update(sidecar)
-        base.update(source=source, file_name=path.name, doc_id=content_hash[:16])
+        base = _document_metadata(doc, sidecar, source=source, file_name=path.name, doc_id=content_hash[:16])
         chunks = self.splitter.split(doc, base)
         record = DocumentRecord(
             source, content_hash, fingerprint, "pending", pages=doc.page_count, ocr_pages=doc.ocr_pages,
@@ -543,9 +549,25 @@ class Ingestor:
         status = "unchanged" if not to_add and old_ids == set(new_ids) else ("updated" if old_ids else "added")
         detail = f"{path}: indexed instead of its copy {Path(twin.source).name} (SOURCES.tsv describes this one)" if twin else ""
         if planted and status != "unchanged":
-            note = (f"{path}: {len(planted)} sentence(s) give orders to an AI assistant, e.g. "
-                    f"\"{planted[0][:40]}\"; left out of the index (the original file keeps them)")
+            note = _planted_note(path, planted)
             log.warning("%s", note)
             detail = f"{detail}; {note}" if detail else note
         return FileResult(source, status, len(chunks), detail, doc.page_count, doc.ocr_pages, written=len(to_add),
                           replaced=twin.source if twin else "")
+
+
+def _document_metadata(doc: LoadedDocument, sidecar: dict[str, Any], **fixed: Any) -> dict[str, Any]:
+    """A document's metadata; by priority, lowest first: guessed from the text, stated by
+    the file, the sidecar (SOURCES.tsv), then ``fixed`` (source, file name, id)."""
+    stated = {k: v for k, v in doc.metadata.items() if v}
+    base = extract_metadata(doc.text, str(stated.get("title", "")), str(stated.get("published", "")))
+    base.update(stated)
+    base.update(sidecar)
+    base.update(fixed)
+    return base
+
+
+def _planted_note(path: Path, planted: list[str]) -> str:
+    """The report line for a file whose sentences giving orders to an AI were left out."""
+    return (f"{path}: {len(planted)} sentence(s) give orders to an AI assistant, e.g. "
+            f"\"{planted[0][:40]}\"; left out of the index (the original file keeps them)")

@@ -1,5 +1,5 @@
-"""The house's layers run one way. Each module's imports (module level and inside functions)
-are read from its source and checked against the layer it sits in:
+"""The house's layers run one way, in pieces of a readable size. Each module's imports (module
+level and inside functions) are read from its source and checked against the layer it sits in:
 
     bench                      benchmarks, on top
     ui                         entry points (web, API, CLI) and the composition root
@@ -71,3 +71,21 @@ def test_the_walk_sees_imports_inside_functions(tmp_path):
     source = tmp_path / "m.py"
     source.write_text("def f():\n    from ui.services import build_services\n", encoding="utf-8")
     assert "ui.services" in imports_of(source, "assistant.m")
+
+
+#: Longest function outside bench/, in lines (docstring included): one that runs longer does
+#: several jobs, and each should get a name.
+MAX_FUNCTION_LINES = 80
+
+
+def test_no_function_runs_over_eighty_lines():
+    long = []
+    for module, path in sorted(modules().items()):
+        if module.startswith("bench"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long.append(f"{module}.{node.name}: {lines} lines")
+    assert not long, "\n".join(long)

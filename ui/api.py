@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import Depends, FastAPI, File, HTTPException, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
+from assistant.core.settings import Settings
 from ingest.documents import MAX_UPLOAD_BYTES, DocumentError
 from assistant.filters import SearchFilters
 from ui.services import Services
@@ -65,14 +67,24 @@ def _text(content: Any) -> str:
 
 
 def create_api(services: Services) -> FastAPI:
-    """The FastAPI app over ``services`` (OpenAPI schema at ``/openapi.json``)."""
-    settings = services.settings
+    """The FastAPI app over ``services`` (OpenAPI schema at ``/openapi.json``): questions and
+    search, document administration behind the admin credentials, and an OpenAI-compatible
+    chat endpoint."""
     # FastAPI's own docs page loads Swagger UI from a CDN, which an intranet never reaches;
     # fastapi-offline serves the same page with its files shipped in the package.
     app = FastAPIOffline(
         title="minsheng 民生政策问答 API", version="1", docs_url="/api/docs", redoc_url=None,
         static_url="/api/docs-static", openapi_url="/openapi.json",
     )
+    app.include_router(_question_routes(services))
+    app.include_router(_document_routes(services, _admin_check(services.settings)))
+    app.include_router(_openai_routes(services))
+    return app
+
+
+def _admin_check(settings: Settings) -> Callable[..., str]:
+    """A dependency that admits the configured admin (HTTP basic) and refuses everyone else:
+    404 while admin is off, 401 without the right credentials."""
     basic = HTTPBasic(auto_error=False)
 
     def admin(credentials: HTTPBasicCredentials | None = Depends(basic)) -> str:
@@ -82,17 +94,24 @@ def create_api(services: Services) -> FastAPI:
             raise HTTPException(401, "admin credentials required", headers={"WWW-Authenticate": "Basic"})
         return credentials.username
 
-    @app.get("/api/health")
+    return admin
+
+
+def _question_routes(services: Services) -> APIRouter:
+    """``/api/health``, ``/api/ask`` and ``/api/search``."""
+    router = APIRouter()
+
+    @router.get("/api/health")
     def health() -> dict[str, Any]:
         return {"status": "ok", "chunks": services.store.count(), "model": services.store.model_name}
 
-    @app.post("/api/ask")
+    @router.post("/api/ask")
     def ask(request: AskRequest) -> dict[str, Any]:
         """Answer a question with numbered sources (refused=true when the knowledge base has nothing)."""
         answer = services.assistant.ask(request.question, history=[t.model_dump() for t in request.history])
         return {**answer.to_dict(), "ticket_note": services.lookup.ticket_note(answer)}
 
-    @app.post("/api/search")
+    @router.post("/api/search")
     def search(request: SearchRequest) -> dict[str, Any]:
         """Chunks for a query under metadata filters, with the query terms each contains."""
         filters = SearchFilters(
@@ -102,11 +121,18 @@ def create_api(services: Services) -> FastAPI:
         hits = services.lookup.search(request.query, filters, request.k)
         return {"results": [{"chunk_id": h.chunk.id, "text": h.chunk.text, "terms": h.terms, "score": h.score, **h.chunk.metadata} for h in hits]}
 
-    @app.get("/api/documents")
+    return router
+
+
+def _document_routes(services: Services, admin: Callable[..., str]) -> APIRouter:
+    """The admin's ``/api/documents`` and everyone's ``/documents/{id}`` (the original file)."""
+    router = APIRouter()
+
+    @router.get("/api/documents")
     def list_documents(user: str = Depends(admin)) -> dict[str, Any]:
         return {"documents": [d.to_dict() for d in services.documents.list()]}
 
-    @app.post("/api/documents")
+    @router.post("/api/documents")
     def add_document(file: UploadFile = File(...), user: str = Depends(admin)) -> dict[str, Any]:
         try:
             result = services.documents.upload(file.filename or "upload", file.file.read())
@@ -114,14 +140,14 @@ def create_api(services: Services) -> FastAPI:
             raise HTTPException(400, str(exc)) from None
         return {"path": result.path, "status": result.status, "chunks": result.chunks, "detail": result.detail}
 
-    @app.delete("/api/documents/{doc_id}")
+    @router.delete("/api/documents/{doc_id}")
     def delete_document(doc_id: str, user: str = Depends(admin)) -> dict[str, Any]:
         try:
             return {"deleted": services.documents.delete(doc_id).to_dict()}
         except DocumentError as exc:
             raise HTTPException(404, str(exc)) from None
 
-    @app.post("/api/documents/{doc_id}/reindex")
+    @router.post("/api/documents/{doc_id}/reindex")
     def reindex_document(doc_id: str, user: str = Depends(admin)) -> dict[str, Any]:
         try:
             result = services.documents.reindex(doc_id)
@@ -129,7 +155,7 @@ def create_api(services: Services) -> FastAPI:
             raise HTTPException(404, str(exc)) from None
         return {"path": result.path, "status": result.status, "chunks": result.chunks, "detail": result.detail}
 
-    @app.get("/documents/{doc_id}")
+    @router.get("/documents/{doc_id}")
     def original(doc_id: str) -> FileResponse:
         """The original file of an indexed document. HTML is sent as plain text, so nothing
         in a document ever runs in the browser."""
@@ -145,11 +171,18 @@ def create_api(services: Services) -> FastAPI:
                      "Content-Security-Policy": "sandbox"},
         )
 
-    @app.get("/v1/models")
+    return router
+
+
+def _openai_routes(services: Services) -> APIRouter:
+    """``/v1/models`` and ``/v1/chat/completions`` for OpenAI clients."""
+    router = APIRouter()
+
+    @router.get("/v1/models")
     def models() -> dict[str, Any]:
         return {"object": "list", "data": [{"id": MODEL_NAME, "object": "model", "owned_by": "minsheng"}]}
 
-    @app.post("/v1/chat/completions")
+    @router.post("/v1/chat/completions")
     def chat(request: ChatRequest):
         """OpenAI-compatible chat: the last user message is the question, earlier messages the
         history. The reply text ends with the numbered sources; ``sources`` carries them as data,
@@ -185,7 +218,7 @@ def create_api(services: Services) -> FastAPI:
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
-    return app
+    return router
 
 
 def _quote(name: str) -> str:

@@ -24,6 +24,7 @@ import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -259,67 +260,9 @@ def build_folder(target: Path, source: Path | None = None) -> Path:
     try:
         sd = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in _state_dict(header, tensors).items()}
         save_file(sd, str(tmp / "model.safetensors"), metadata={"format": "pt"})
-        config = {
-            "architectures": ["BertModel"],
-            "model_type": "bert",
-            "vocab_size": header.vocab,
-            "hidden_size": header.hidden,
-            "num_hidden_layers": header.layers,
-            "num_attention_heads": header.heads,
-            "intermediate_size": header.ffn,
-            "hidden_act": "gelu",
-            "hidden_dropout_prob": 0.0,
-            "attention_probs_dropout_prob": 0.0,
-            "max_position_embeddings": header.max_pos,
-            "type_vocab_size": header.type_vocab,
-            "layer_norm_eps": header.eps,
-            "pad_token_id": header.pad,
-            "bos_token_id": header.bos,
-            "eos_token_id": header.eos,
-            "torch_dtype": "float32",
-        }
-        (tmp / "config.json").write_text(json.dumps(config, indent=2))
-        (tmp / "tokenizer.json").write_text(_tokenizer_json(header, pieces, norm), encoding="utf-8")
-        names = {k: pieces[getattr(header, k)][0] for k in ("bos", "eos", "pad", "unk")}
-        # transformers 5 must load this as PreTrainedTokenizerFast: the XLM-R slow class
-        # would drop the normaliser and turn full-width characters into <unk>.
-        (tmp / "tokenizer_config.json").write_text(
-            json.dumps(
-                {
-                    "tokenizer_class": "PreTrainedTokenizerFast",
-                    "bos_token": names["bos"],
-                    "eos_token": names["eos"],
-                    "pad_token": names["pad"],
-                    "unk_token": names["unk"],
-                    "cls_token": names["bos"],
-                    "sep_token": names["eos"],
-                    "model_max_length": header.max_pos,
-                    "model_input_names": ["input_ids", "attention_mask"],
-                },
-                indent=2,
-            )
-        )
-        (tmp / "special_tokens_map.json").write_text(
-            json.dumps({f"{k}_token": v for k, v in names.items()}, indent=2)
-        )
-        (tmp / "sentence_bert_config.json").write_text(
-            json.dumps({"max_seq_length": header.max_pos, "do_lower_case": False})
-        )
-        (tmp / "modules.json").write_text(
-            json.dumps(
-                [
-                    {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-                    {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-                    {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
-                ],
-                indent=2,
-            )
-        )
-        (tmp / "1_Pooling").mkdir()
-        (tmp / "1_Pooling" / "config.json").write_text(
-            json.dumps({"word_embedding_dimension": header.hidden, "pooling_mode_mean_tokens": True})
-        )
-        (tmp / "2_Normalize").mkdir()
+        (tmp / "config.json").write_text(json.dumps(_bert_config(header), indent=2))
+        _write_tokenizer(tmp, header, pieces, norm)
+        _write_sentence_transformers_modules(tmp, header)
         (tmp / "minsheng_model.json").write_text(
             json.dumps({"format": FOLDER_FORMAT, "source": source.name, "source_size": source.stat().st_size})
         )
@@ -330,6 +273,78 @@ def build_folder(target: Path, source: Path | None = None) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def _bert_config(header: _Header) -> dict[str, Any]:
+    """transformers' ``config.json`` for the BERT encoder the header describes."""
+    return {
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "vocab_size": header.vocab,
+        "hidden_size": header.hidden,
+        "num_hidden_layers": header.layers,
+        "num_attention_heads": header.heads,
+        "intermediate_size": header.ffn,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.0,
+        "attention_probs_dropout_prob": 0.0,
+        "max_position_embeddings": header.max_pos,
+        "type_vocab_size": header.type_vocab,
+        "layer_norm_eps": header.eps,
+        "pad_token_id": header.pad,
+        "bos_token_id": header.bos,
+        "eos_token_id": header.eos,
+        "torch_dtype": "float32",
+    }
+
+
+def _write_tokenizer(folder: Path, header: _Header, pieces: list[tuple[str, float]], norm: dict[int, str]) -> None:
+    """The fast tokenizer's files: vocabulary and normaliser, its config and special tokens."""
+    (folder / "tokenizer.json").write_text(_tokenizer_json(header, pieces, norm), encoding="utf-8")
+    names = {k: pieces[getattr(header, k)][0] for k in ("bos", "eos", "pad", "unk")}
+    # transformers 5 must load this as PreTrainedTokenizerFast: the XLM-R slow class
+    # would drop the normaliser and turn full-width characters into <unk>.
+    (folder / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "tokenizer_class": "PreTrainedTokenizerFast",
+                "bos_token": names["bos"],
+                "eos_token": names["eos"],
+                "pad_token": names["pad"],
+                "unk_token": names["unk"],
+                "cls_token": names["bos"],
+                "sep_token": names["eos"],
+                "model_max_length": header.max_pos,
+                "model_input_names": ["input_ids", "attention_mask"],
+            },
+            indent=2,
+        )
+    )
+    (folder / "special_tokens_map.json").write_text(
+        json.dumps({f"{k}_token": v for k, v in names.items()}, indent=2)
+    )
+
+
+def _write_sentence_transformers_modules(folder: Path, header: _Header) -> None:
+    """sentence-transformers' files: the module list, mean pooling and normalisation."""
+    (folder / "sentence_bert_config.json").write_text(
+        json.dumps({"max_seq_length": header.max_pos, "do_lower_case": False})
+    )
+    (folder / "modules.json").write_text(
+        json.dumps(
+            [
+                {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+                {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+            ],
+            indent=2,
+        )
+    )
+    (folder / "1_Pooling").mkdir()
+    (folder / "1_Pooling" / "config.json").write_text(
+        json.dumps({"word_embedding_dimension": header.hidden, "pooling_mode_mean_tokens": True})
+    )
+    (folder / "2_Normalize").mkdir()
 
 
 def ensure_folder(cache_dir: Path) -> Path:
