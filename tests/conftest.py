@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -72,23 +73,19 @@ def services(settings_factory, embeddings):
     """Services over a fresh temp index of knowledge/, sharing the session's model."""
     from ui.services import build_services
 
-    svc = build_services(settings_factory())
-    _share_model(svc, embeddings)
+    svc = build_services(settings_factory(), embeddings=embeddings, ocr=shared_ocr())
     report = svc.ingestor.ingest([KNOWLEDGE])
     assert not report.errors, report.errors
     return svc
 
 
-_OCR = None
+@functools.lru_cache(maxsize=1)
+def shared_ocr():
+    """One OCR engine for the session's indexes (it loads its models on first use)."""
+    from assistant.core.settings import Settings
+    from ingest.ocr import RapidOcr
 
-
-def _share_model(svc, embeddings) -> None:
-    """Give ``svc`` the session's loaded embedding model and OCR engine."""
-    global _OCR
-    svc.embeddings._impl = embeddings.load()
-    if svc.ingestor.loader.ocr is not None:
-        _OCR = _OCR or svc.ingestor.loader.ocr
-        svc.ingestor.loader.ocr = _OCR
+    return RapidOcr(min_score=Settings().ocr_min_score)
 
 
 @pytest.fixture
@@ -96,8 +93,7 @@ def fresh_services(settings_factory, embeddings):
     """Services over an empty temp index (function scope), sharing the session's model."""
     from ui.services import build_services
 
-    svc = build_services(settings_factory())
-    _share_model(svc, embeddings)
+    svc = build_services(settings_factory(), embeddings=embeddings, ocr=shared_ocr())
     return svc
 
 
@@ -124,8 +120,7 @@ def laws_services(settings_factory, embeddings):
     missing = [p for p in paths if not p.exists()]
     if missing:
         pytest.skip(f"needs ../shared/corpus-laws beside this checkout (missing {missing[0]})")
-    svc = build_services(settings_factory())
-    _share_model(svc, embeddings)
+    svc = build_services(settings_factory(), embeddings=embeddings, ocr=shared_ocr())
     report = svc.ingestor.ingest(paths)
     assert not report.errors, report.errors
     assert report.count("added") == len(paths), report.summary()
@@ -140,8 +135,7 @@ def web_services(settings_factory, embeddings):
     """Services over knowledge/ plus ../shared/corpus/bad/xss.html, with admin credentials."""
     from ui.services import build_services
 
-    svc = build_services(settings_factory(admin_user=ADMIN[0], admin_password=ADMIN[1]))
-    _share_model(svc, embeddings)
+    svc = build_services(settings_factory(admin_user=ADMIN[0], admin_password=ADMIN[1]), embeddings=embeddings, ocr=shared_ocr())
     report = svc.ingestor.ingest([KNOWLEDGE, corpus_path("bad", "xss.html")])
     assert not report.errors, report.errors
     svc.warm_up()

@@ -16,7 +16,7 @@ import json
 
 import pytest
 
-from tests.conftest import CORPUS, LAWS, ROOT, SHARED
+from tests.conftest import CORPUS, LAWS, ROOT, SHARED, shared_ocr
 
 #: Real files, read in place: Guangzhou's 2025 低保 standards, its elderly, long-term-care,
 #: maternity-allowance and unemployment documents, a Xuzhou notice, Jinan's lift rules,
@@ -62,13 +62,11 @@ QUESTIONS = {
 @pytest.fixture(scope="module")
 def real(settings_factory, embeddings):
     from ui.services import build_services
-    from tests.conftest import _share_model
-
+    
     missing = [p for p in FILES if not p.exists()]
     if missing:
         pytest.skip(f"needs ../shared beside this checkout (missing {missing[0]})")
-    svc = build_services(settings_factory())
-    _share_model(svc, embeddings)
+    svc = build_services(settings_factory(), embeddings=embeddings, ocr=shared_ocr())
     report = svc.ingestor.ingest(list(FILES))
     assert not report.errors, report.errors
     svc.warm_up()

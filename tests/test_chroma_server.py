@@ -4,7 +4,7 @@ finding, and the second re-reads only the documents that changed."""
 
 import pytest
 
-from tests.conftest import KNOWLEDGE, ROOT, _share_model
+from tests.conftest import KNOWLEDGE, ROOT, shared_ocr
 from tests.processes import remote_peers
 
 
@@ -18,9 +18,8 @@ def two_instances(chroma_server, settings_factory, embeddings):
     # (ingest.env) writes, an app instance's (app.env, without the LLM) reads.
     for env in ("ingest.env", "app.env"):
         svc = build_services(settings_factory(_env_file=ROOT / "deploy" / env, chroma_url=url,
-                                              lexical_refresh_seconds=0, llm_base_url=None, host="127.0.0.1"))
+                                              lexical_refresh_seconds=0, llm_base_url=None, host="127.0.0.1"), embeddings=embeddings, ocr=shared_ocr())
         assert svc.settings.chroma_collection == "minsheng"
-        _share_model(svc, embeddings)
         built.append(svc)
     assert built[1].settings.feedback_retention_days == 180 and built[0].settings.admin_user == "hotline-admin"
     return built

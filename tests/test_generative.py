@@ -114,3 +114,20 @@ def test_a_gguf_model_without_its_extra_gets_a_clear_error(settings_factory, tmp
     except ImportError:
         with pytest.raises(RuntimeError, match=r"pip install -e '\.\[gguf\]'"):
             build_services(settings_factory(llm_gguf_path=missing))
+
+
+def test_the_composition_root_takes_a_chat_model_and_the_one_pipeline_streams_it(settings_factory, embeddings):
+    # build_services' test seam: a chat model given in place of an LLM server makes the
+    # generative answerer the product's, and ask and stream run the same path over it.
+    from tests.conftest import KNOWLEDGE
+    from ui.services import build_services
+
+    reply = "广州参保人办理异地就医备案后可直接结算医疗费用。[1]"
+    svc = build_services(settings_factory(), embeddings=embeddings, chat_model=FakeListChatModel(responses=[reply, reply]))
+    svc.ingestor.ingest([KNOWLEDGE])
+    assert isinstance(svc.answerer, GenerativeAnswerer)
+    streamed = list(svc.assistant.stream("异地就医怎么结算"))
+    final = streamed[-1]
+    assert not final.partial and all(a.partial for a in streamed[:-1])
+    asked = svc.assistant.ask("异地就医怎么结算")
+    assert final.text == asked.text and final.citations and set(final.timings) == {"rewrite", "retrieval", "answer", "total"}

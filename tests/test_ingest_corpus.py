@@ -13,7 +13,7 @@ from ingest.loaders import DocumentLoader, load_file
 from ingest.metadata import extract_metadata
 from ingest.splitting import PolicySplitter
 from ingest.structure import ARTICLE
-from tests.conftest import CORPUS, corpus_path
+from tests.conftest import CORPUS, corpus_path, shared_ocr
 
 
 def _compact(text: str) -> str:
@@ -25,10 +25,8 @@ def _compact(text: str) -> str:
 def bad_run(settings_factory, embeddings):
     """One ingest of bad/ plus the original of its duplicate, on a fresh index."""
     from ui.services import build_services
-    from tests.conftest import _share_model
-
-    svc = build_services(settings_factory())
-    _share_model(svc, embeddings)
+    
+    svc = build_services(settings_factory(), embeddings=embeddings, ocr=shared_ocr())
     report = svc.ingestor.ingest([corpus_path("bad"), corpus_path("txt", "gz_dibao_jiuzhu_biaozhun_2025.txt")])
     return svc, report, {f.path.rsplit("/", 1)[-1]: f for f in report.files}
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from assistant.core.injection import WITHHELD, addresses_assistant, instructions_in, strip_instructions, withhold
-from tests.conftest import CORPUS, KNOWLEDGE, LAWS, _share_model, corpus_path
+from tests.conftest import CORPUS, KNOWLEDGE, LAWS, corpus_path, shared_ocr
 
 PLANTED = {
     "hidden.html": (
@@ -62,8 +62,7 @@ def planted_services(settings_factory, embeddings, tmp_path_factory):
         (clean / name).write_text(strip_instructions(text), encoding="utf-8")
     built = []
     for folder in (planted, clean):
-        svc = build_services(settings_factory())
-        _share_model(svc, embeddings)
+        svc = build_services(settings_factory(), embeddings=embeddings, ocr=shared_ocr())
         report = svc.ingestor.ingest([KNOWLEDGE, folder])
         assert not report.errors, report.errors
         built.append((svc, report))

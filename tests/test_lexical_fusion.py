@@ -59,17 +59,15 @@ def test_sentences_split_on_chinese_punctuation():
 def test_a_restart_tokenises_no_chunk_it_has_seen(settings_factory, embeddings, monkeypatch):
     import assistant.retrieval as retrieval
     from ui.services import build_services
-    from tests.conftest import KNOWLEDGE, _share_model
+    from tests.conftest import KNOWLEDGE, shared_ocr
 
-    first = build_services(settings_factory())
-    _share_model(first, embeddings)
+    first = build_services(settings_factory(), embeddings=embeddings, ocr=shared_ocr())
     first.ingestor.ingest([KNOWLEDGE])
     before = [h.chunk.id for h in first.searcher.search("异地就医怎么结算", 4)]
     tokenised = []
     real = retrieval.terms
     monkeypatch.setattr(retrieval, "terms", lambda text: tokenised.append(text) or real(text))
-    again = build_services(first.settings)  # a new process over the same data folder
-    _share_model(again, embeddings)
+    again = build_services(first.settings, embeddings=embeddings, ocr=shared_ocr())  # a new process over the same data folder
     assert [h.chunk.id for h in again.searcher.search("异地就医怎么结算", 4)] == before
     assert tokenised == [] and len(again.searcher.lexical_index()) == first.store.count()
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.conftest import KNOWLEDGE, _share_model, corpus_path
+from tests.conftest import KNOWLEDGE, corpus_path, shared_ocr
 from tests.openai_stub import OpenAIStub
 
 
@@ -43,8 +43,7 @@ def stub():
 def llm_services(stub, settings_factory, embeddings):
     from ui.services import build_services
 
-    svc = build_services(settings_factory(llm_base_url=stub.base_url, llm_model="stub-model"))
-    _share_model(svc, embeddings)
+    svc = build_services(settings_factory(llm_base_url=stub.base_url, llm_model="stub-model"), embeddings=embeddings, ocr=shared_ocr())
     report = svc.ingestor.ingest([KNOWLEDGE, corpus_path("bad", "prompt_injection.txt")])
     assert not report.errors
     return svc

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KNOWLEDGE, corpus_path
+from tests.conftest import KNOWLEDGE, corpus_path, shared_ocr
 
 
 def _agree(svc) -> None:
@@ -138,7 +138,6 @@ def test_a_crash_at_any_step_is_repaired_by_the_next_run(fresh_services, tmp_pat
 def test_sigkill_mid_ingest_then_a_normal_run_leaves_manifest_and_index_in_agreement(settings_factory, embeddings, tmp_path):
     """A real process killed with SIGKILL while it writes, then a normal run."""
     from ui.services import build_services
-    from tests.conftest import _share_model
 
     settings = settings_factory()
     folder = tmp_path / "docs"
@@ -174,8 +173,7 @@ def test_sigkill_mid_ingest_then_a_normal_run_leaves_manifest_and_index_in_agree
         proc.wait()
     assert killed_pending, "the ingest finished before it could be killed"
 
-    svc = build_services(settings)
-    _share_model(svc, embeddings)
+    svc = build_services(settings, embeddings=embeddings, ocr=shared_ocr())
     report = svc.ingestor.ingest([folder])
     assert report.recovered and not report.errors
     assert report.totals()["files"] == 4

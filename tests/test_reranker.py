@@ -10,7 +10,7 @@ import torch
 
 from assistant.reranking import CrossEncoderReranker
 from ui.services import build_services
-from tests.conftest import KNOWLEDGE, _share_model
+from tests.conftest import KNOWLEDGE, shared_ocr
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +31,7 @@ def reranker_folder(tmp_path_factory, settings_factory):
 
 
 def test_a_configured_reranker_orders_the_results(reranker_folder, settings_factory, embeddings):
-    svc = build_services(settings_factory(reranker_model=reranker_folder, reranker_top_n=8, max_per_document=0))
-    _share_model(svc, embeddings)
+    svc = build_services(settings_factory(reranker_model=reranker_folder, reranker_top_n=8, max_per_document=0), embeddings=embeddings, ocr=shared_ocr())
     svc.ingestor.ingest([KNOWLEDGE])
     reranker = svc.searcher.reranker
     assert isinstance(reranker, CrossEncoderReranker)

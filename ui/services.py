@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from langchain_core.language_models import BaseChatModel
+
 from assistant.answering import ExtractiveAnswerer, RelevancePolicy
 from assistant.chain import Assistant, Rewriter
 from assistant.generative import GenerativeAnswerer, LlmRewriter
@@ -57,26 +59,31 @@ class Services:
         self.specificity.warm_up()
 
 
-def build_services(settings: Settings) -> Services:
-    """Build all services from ``settings``. Loads no model yet (see :meth:`Services.warm_up`)."""
-    embeddings = LazyEmbeddings(
-        model=settings.embedding_model,
-        cache_dir=settings.model_cache_dir,
-        device=settings.embedding_device,
-        batch_size=settings.embedding_batch_size,
-        query_prefix=settings.embedding_query_prefix,
-        passage_prefix=settings.embedding_passage_prefix,
-        vector_cache_dir=settings.model_cache_dir / "vectors" if settings.embedding_cache else None,
-    )
-    assert settings.chroma_path is not None  # set by the settings validator
+def build_services(
+    settings: Settings,
+    *,
+    embeddings: LazyEmbeddings | None = None,
+    ocr: RapidOcr | None = None,
+    chat_model: BaseChatModel | None = None,
+) -> Services:
+    """Build all services from ``settings``. Loads no model yet (see :meth:`Services.warm_up`).
+
+    Args:
+        embeddings: an embedding model to use instead of the one ``settings`` name (tests
+            share one loaded model across their indexes).
+        ocr: an OCR engine to use instead of a new one (when ``settings`` enable OCR).
+        chat_model: a chat model to answer with instead of the configured LLM server (a
+            deterministic fake in tests); with one, the generative answerer is used.
+    """
+    embeddings = embeddings or _embeddings(settings)
+    assert settings.chroma_path is not None and settings.manifest_path is not None  # set by the settings validator
     store = ChromaStore(
         open_client(settings.chroma_path, settings.chroma_url),
         settings.chroma_collection,
         embeddings,
         location=settings.chroma_url or str(settings.chroma_path),
     )
-    assert settings.manifest_path is not None  # set by the settings validator
-    ocr = RapidOcr(min_score=settings.ocr_min_score) if settings.ocr_enabled else None
+    ocr = (ocr or RapidOcr(min_score=settings.ocr_min_score)) if settings.ocr_enabled else None
     ingestor = Ingestor(
         store,
         PolicySplitter(settings.chunk_size, settings.chunk_overlap),
@@ -87,7 +94,48 @@ def build_services(settings: Settings) -> Services:
     if term_map is not None:
         add_words(term_map.words())
     specificity = TermSpecificity()
-    searcher = HybridSearcher(
+    searcher = _searcher(settings, store, term_map)
+    retriever = HybridRetriever(searcher=searcher, k=settings.top_k)
+    prompts = Prompts(settings.prompts_dir)
+    extractive = ExtractiveAnswerer(
+        prompts,
+        term_weight=searcher.term_idf,
+        policy=RelevancePolicy.from_settings(settings),
+        hotline=settings.hotline,
+        synonyms=term_map.alternatives if term_map is not None else None,
+        similarity=SentenceSimilarity(embeddings),
+        specificity=specificity.of,
+    )
+    answerer: ExtractiveAnswerer | GenerativeAnswerer = extractive
+    rewrite: Rewriter = functools.partial(contextualise, known=searcher.knows)
+    if chat_model is not None or settings.llm_base_url or settings.llm_gguf_path:
+        chat_model = chat_model or _chat_model(settings)
+        answerer = GenerativeAnswerer(chat_model, prompts, extractive)
+        rewrite = LlmRewriter(chat_model, prompts, fallback=rewrite)
+    assistant = Assistant(searcher, answerer, rewrite, k=settings.top_k)
+    lookup = Lookup(searcher, term_map, settings.hotline)
+    documents = DocumentService(store, ingestor.manifest, ingestor, settings.data_dir / "uploads")
+    feedback = FeedbackStore(settings.data_dir / "feedback.sqlite", settings.feedback_retention_days)
+    return Services(settings, embeddings, store, ingestor, searcher, retriever, answerer, assistant, lookup, documents, feedback, specificity)
+
+
+def _embeddings(settings: Settings) -> LazyEmbeddings:
+    """The embedding model ``settings`` name, loaded on first use, with the passage-vector cache."""
+    return LazyEmbeddings(
+        model=settings.embedding_model,
+        cache_dir=settings.model_cache_dir,
+        device=settings.embedding_device,
+        batch_size=settings.embedding_batch_size,
+        query_prefix=settings.embedding_query_prefix,
+        passage_prefix=settings.embedding_passage_prefix,
+        vector_cache_dir=settings.model_cache_dir / "vectors" if settings.embedding_cache else None,
+    )
+
+
+def _searcher(settings: Settings, store: ChromaStore, term_map: TermMap | None) -> HybridSearcher:
+    """The hybrid search over ``store`` as ``settings`` tune it (fusion, spread, neighbours,
+    BM25 refresh and term cache, an optional reranker)."""
+    return HybridSearcher(
         store,
         fetch_k=settings.fetch_k,
         rrf_k=settings.rrf_k,
@@ -103,28 +151,6 @@ def build_services(settings: Settings) -> Services:
             else None
         ),
     )
-    retriever = HybridRetriever(searcher=searcher, k=settings.top_k)
-    prompts = Prompts(settings.prompts_dir)
-    extractive = ExtractiveAnswerer(
-        prompts,
-        term_weight=searcher.term_idf,
-        policy=RelevancePolicy.from_settings(settings),
-        hotline=settings.hotline,
-        synonyms=term_map.alternatives if term_map is not None else None,
-        similarity=SentenceSimilarity(embeddings),
-        specificity=specificity.of,
-    )
-    answerer: ExtractiveAnswerer | GenerativeAnswerer = extractive
-    rewrite: Rewriter = functools.partial(contextualise, known=searcher.knows)
-    if settings.llm_base_url or settings.llm_gguf_path:
-        chat_model = _chat_model(settings)
-        answerer = GenerativeAnswerer(chat_model, prompts, extractive)
-        rewrite = LlmRewriter(chat_model, prompts, fallback=rewrite)
-    assistant = Assistant(searcher, answerer, rewrite, k=settings.top_k)
-    lookup = Lookup(searcher, term_map, settings.hotline)
-    documents = DocumentService(store, ingestor.manifest, ingestor, settings.data_dir / "uploads")
-    feedback = FeedbackStore(settings.data_dir / "feedback.sqlite", settings.feedback_retention_days)
-    return Services(settings, embeddings, store, ingestor, searcher, retriever, answerer, assistant, lookup, documents, feedback, specificity)
 
 
 def _chat_model(settings: Settings):
