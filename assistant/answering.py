@@ -143,8 +143,8 @@ def completed_text(hit: ScoredChunk) -> str:
     text = hit.chunk.text.rstrip()
     if not text or text.endswith(_END):
         return text
-    index = int(hit.chunk.metadata.get("chunk_index", 0) or 0)
-    following = next((n for n in hit.neighbours if int(n.metadata.get("chunk_index", 0) or 0) == index + 1), None)
+    index = hit.chunk.meta.chunk_index
+    following = next((n for n in hit.neighbours if n.meta.chunk_index == index + 1), None)
     if following is None:
         return text
     rest = after_overlap(text, following.text)
@@ -270,14 +270,13 @@ def _tells_more(ask: Ask, question: str, focus: str | None) -> bool:
 def _issued_year(chunk: Chunk) -> int | None:
     """The year of the document version a chunk belongs to (its ``date`` metadata, e.g.
     "2022-06-01"), or None when the document is undated."""
-    m = re.match(r"((?:19|20)\d{2})", str(chunk.metadata.get("date") or ""))
+    m = re.match(r"((?:19|20)\d{2})", chunk.meta.date)
     return int(m.group(1)) if m else None
 
 
 def _articles(chunk: Chunk) -> set[str]:
     """The articles (第X条) a chunk holds, from its ``article`` and ``articles`` metadata."""
-    md = chunk.metadata
-    found = {str(md.get("article") or "")} | {a.strip() for a in str(md.get("articles") or "").split(",")}
+    found = {chunk.meta.article} | {a.strip() for a in chunk.meta.articles.split(",")}
     return {a for a in found if a}
 
 
@@ -482,11 +481,11 @@ class ExtractiveAnswerer:
         best = max(h.dense_score or 0.0 for h in relevant)
         # Other retrieved chunks of a relevant document are about the same matter: they may
         # hold the rest of the answer in the document's own words.
-        sources = {h.chunk.metadata.get("source") for h in relevant}
+        sources = {h.chunk.meta.source for h in relevant}
         relevant = [
             h
             for h in hits
-            if (h in relevant or (h.chunk.metadata.get("source") in sources and (h.dense_score or 0.0) >= self.policy.threshold))
+            if (h in relevant or (h.chunk.meta.source in sources and (h.dense_score or 0.0) >= self.policy.threshold))
             and (h.dense_score or 0.0) >= best - self.policy.spread
         ]
         asked = set(ask.regions)
@@ -575,7 +574,7 @@ class ExtractiveAnswerer:
             context = self._cover(weights, normalise(heading_line.removeprefix(title)))
             # A heading that asks what the question asks ("能领多少", an FAQ's question) marks
             # the sentences under it as the answer's place.
-            heading = normalise(str(hit.chunk.metadata.get("heading", "")))
+            heading = normalise(hit.chunk.meta.heading)
             echo = 0.1 if any(len(a) >= 2 and normalise(a) in heading for a in ask.asked_spans) else 0.0
             text = completed_text(hit)
             rank = pool.parent[i] + (0.5 if i >= pool.retrieved else 0.0)
@@ -686,7 +685,7 @@ class ExtractiveAnswerer:
             return items[start : start + self.list_points]
         if Slot.LIST in ask.slots or (Slot.ELIGIBILITY in ask.slots and not ask.figure_slots):
             wanted = [w for w in (_QUESTION_WORDS.sub("", p) for p in ask.asked_spans) if len(w) >= 2]
-            named = [c.hit for c in ranked if any(w in str(pool.hits[c.hit].chunk.metadata.get("heading", "")) for w in wanted)]
+            named = [c.hit for c in ranked if any(w in pool.hits[c.hit].chunk.meta.heading for w in wanted)]
             top = named[0] if named else ranked[0].hit
             items = sorted((c for c in cands if c.hit == top), key=lambda c: c.pos)
             # The list starts where the chunk starts speaking of the matter: an opening
@@ -748,7 +747,7 @@ class ExtractiveAnswerer:
                 chosen = [stating, *chosen[: self.max_points - 1]] if slot == ask.figure_slots[0] else [*chosen[: self.max_points - 1], stating]
         chosen = self._with_other_asks(ask, chosen, cands)
         hit = pool.hits[evidence.hit]
-        span = years_of(evidence.text, hit.chunk.title, str(hit.chunk.metadata.get("heading", "")))
+        span = years_of(evidence.text, hit.chunk.title, hit.chunk.meta.heading)
         if ask.years and not span.covers(ask.years):
             return self._neighbour_year(ask, shown, evidence, hit, sorted(span.bound))
         issued = _issued_year(hit.chunk)
@@ -869,10 +868,10 @@ class ExtractiveAnswerer:
             return citations[c.hit].n
 
         def doc(c: Candidate) -> str:
-            return str(pool.hits[c.hit].chunk.metadata.get("source", ""))
+            return pool.hits[c.hit].chunk.meta.source
 
         def place(c: Candidate) -> int:
-            return int(pool.hits[c.hit].chunk.metadata.get("chunk_index", 0) or 0)
+            return pool.hits[c.hit].chunk.meta.chunk_index
 
         first_rank: dict[str, int] = {}
         for rank, c in enumerate(chosen):
@@ -938,19 +937,19 @@ class ExtractiveAnswerer:
         metadata of the document it names (the retrieved one whose title covers most of the
         question); None when that metadata does not hold what is asked."""
         best = max(relevant, key=lambda h: self._cover(weights, normalise(h.chunk.title)))
-        md = best.chunk.metadata
+        meta = best.chunk.meta
         facts = []
-        for key, name in (("doc_number", "文号"), ("issuer", "发文机关"), ("date", "发布日期"), ("effective_date", "施行日期")):
-            if md.get(key):
-                facts.append(f"{name}：{md[key]}")
-        if md.get("replaced_by"):
-            facts.append(f"状态：已被{md['replaced_by']}替代")
+        for value, name in ((meta.doc_number, "文号"), (meta.issuer, "发文机关"), (meta.date, "发布日期"), (meta.effective_date, "施行日期")):
+            if value:
+                facts.append(f"{name}：{value}")
+        if meta.replaced_by:
+            facts.append(f"状态：{meta.replaced_note()}")
         elif facts:
             facts.append("状态：知识库中没有更新的版本")
         if not any(f.startswith(("文号", "发文机关", "施行日期")) for f in facts):
             return None
         sentences_ = [s for s in _statements(best.chunk.text) if not is_clutter(s)]
-        number = str(md.get("doc_number", ""))
+        number = meta.doc_number
         quote = next((s for s in sentences_ if number and number in s), sentences_[0] if sentences_ else best.chunk.title)
         citation = Citation(n=1, chunk=best.chunk, quote=quote, score=best.score)
         lead = f"简要回答：《{best.chunk.title}》{'；'.join(facts)}[1]\n\n"
@@ -977,8 +976,6 @@ class ExtractiveAnswerer:
         out = []
         if asked and cited and not any(chunk_regions(c) & with_provinces(asked) for c in cited):
             out.append(f"注意：知识库里没有找到{'、'.join(sorted(asked))}的专门规定，以下是全国性规定，当地可能另有规定。")
-        for title, newer in dict.fromkeys(
-            (c.title, str(c.metadata.get("replaced_by"))) for c in cited if c.metadata.get("replaced_by")
-        ):
-            out.append(f"注意：《{title}》的这一版本已被{newer}替代，以下引用的是旧版本。")
+        for title, note in dict.fromkeys((c.title, c.meta.replaced_note()) for c in cited if c.meta.replaced_by):
+            out.append(f"注意：《{title}》的这一版本{note}，以下引用的是旧版本。")
         return out

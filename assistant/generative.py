@@ -41,7 +41,7 @@ def article_text(hit: ScoredChunk) -> str:
     overlap neighbouring chunks share written once, and any sentence that gives orders to an
     AI assistant replaced by :data:`assistant.core.injection.WITHHELD` (so the model never reads
     it, and a reply that repeats it finds no support)."""
-    parts = sorted([hit.chunk, *hit.neighbours], key=lambda c: int(c.metadata.get("chunk_index", 0) or 0))
+    parts = sorted([hit.chunk, *hit.neighbours], key=lambda c: c.meta.chunk_index)
     text = ""
     for chunk in parts:
         piece = after_overlap(text, chunk.text)
@@ -54,12 +54,10 @@ def format_sources(hits: Sequence[ScoredChunk]) -> str:
     document text is neutralised."""
     blocks = []
     for n, hit in enumerate(hits, start=1):
-        md = hit.chunk.metadata
-        head = " ".join(
-            str(md[k]) for k in ("title", "issuer", "doc_number", "article", "date", "region") if md.get(k)
-        )
-        if md.get("replaced_by"):
-            head += f"（已被{md['replaced_by']}替代）"
+        meta = hit.chunk.meta
+        head = " ".join(v for v in (meta.title, meta.issuer, meta.doc_number, meta.article, meta.date, meta.region) if v)
+        if meta.replaced_by:
+            head += f"（{meta.replaced_note()}）"
         body = _DELIMITER.sub(" ", article_text(hit))
         blocks.append(f"[{n}] {_DELIMITER.sub(' ', withhold(head))}\n{body}")
     return "\n\n".join(blocks)

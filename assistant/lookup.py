@@ -65,15 +65,11 @@ class Lookup:
             points = [answer.text.strip().splitlines()[0] if answer.text.strip() else "知识库中没有相关规定。"]
         basis, validity = [], []
         for c in answer.citations:
-            md = c.chunk.metadata
-            parts = [f"《{c.chunk.title}》"] + [str(md[k]) for k in ("doc_number", "article") if md.get(k)]
+            meta = c.chunk.meta
+            parts = [f"《{c.chunk.title}》", *(v for v in (meta.doc_number, meta.article) if v)]
             basis.append(f"[{c.n}] {' '.join(parts)}：“{c.quote}”")
-            state = "现行有效" if in_force(md) else "已失效或已被替代"
-            if md.get("replaced_by"):
-                state = f"已被{md['replaced_by']}替代"
-            dates = "，".join(
-                x for x in (f"发布日期{md['date']}" if md.get("date") else "", f"{md['effective_date']}起施行" if md.get("effective_date") else "") if x
-            )
+            state = meta.replaced_note() or ("现行有效" if in_force(c.chunk.metadata) else "已失效或已被替代")
+            dates = "，".join(x for x in (f"发布日期{meta.date}" if meta.date else "", f"{meta.effective_date}起施行" if meta.effective_date else "") if x)
             validity.append(f"[{c.n}] {dates + '，' if dates else ''}{state}")
         channels = [p for p in points if _CHANNEL.search(p)]
         lines = ["问题：" + answer.question.strip(), "答复要点："]

@@ -272,7 +272,7 @@ class HybridSearcher:
         first, up to ``neighbour_chars``; returned in document order."""
         snap = snap or self._snapshot()
         article = snap.sections.get(_section_key(chunk), []) if _section_key(chunk)[1] != "file" else []
-        document = snap.sections.get((str(chunk.metadata.get("source", "")), "file"), [])
+        document = snap.sections.get((chunk.meta.source, "file"), [])
         picked: list[Chunk] = []
         used = 0
         for group in (article, document):
@@ -286,7 +286,7 @@ class HybridSearcher:
                     break
                 used += len(group[i].text)
                 picked.append(group[i])
-        return sorted(picked, key=lambda c: int(c.metadata.get("chunk_index", 0) or 0))
+        return sorted(picked, key=lambda c: c.meta.chunk_index)
 
 
 @dataclass
@@ -364,7 +364,7 @@ class _Catalogue:
         grouped: dict[str, list[Chunk]] = {}
         for c in chunks:
             _share_strings(c.metadata)
-            grouped.setdefault(str(c.metadata.get("source", "")), []).append(c)
+            grouped.setdefault(c.meta.source, []).append(c)
         batch: list[tuple[str, list[Chunk]]] = []
         size = 0
         for source, group in grouped.items():
@@ -456,7 +456,9 @@ def _sections(chunks: Sequence[Chunk]) -> dict[tuple[str, str], list[Chunk]]:
         if key[1] != "file":
             groups.setdefault(key, []).append(c)
     for group in groups.values():
-        group.sort(key=lambda c: int(c.metadata.get("chunk_index", 0) or 0))
+        # Over every chunk of the collection: the flat value, not the typed metadata that
+        # a chunk keeps once read (memory grows with the collection).
+        group.sort(key=lambda c: int(c.metadata.get("chunk_index") or 0))
     return {key: group for key, group in groups.items() if len(group) > 1}
 
 

@@ -79,7 +79,7 @@ class QuestionResult:
 def _ranked_docs(hits: Sequence[ScoredChunk]) -> list[str]:
     seen: dict[str, None] = {}
     for h in hits:
-        seen.setdefault(source_stem(str(h.chunk.metadata.get("file_name", ""))), None)
+        seen.setdefault(source_stem(h.chunk.meta.file_name), None)
     return list(seen)
 
 
@@ -121,8 +121,8 @@ def score(q: Question, answer: Answer) -> dict[str, float | None]:
     _ranked_metrics(m, "doc", doc_rel, depth, 1)
     if q.expected_articles:
         art_rel = [
-            source_matches(str(h.chunk.metadata.get("file_name", "")), q.expected_sources)
-            and article_matches(str(h.chunk.metadata.get("articles", "")), q.expected_articles)
+            source_matches(h.chunk.meta.file_name, q.expected_sources)
+            and article_matches(h.chunk.meta.articles, q.expected_articles)
             for h in hits
         ]
         _ranked_metrics(m, "article", art_rel, depth, len(q.expected_articles))
@@ -138,7 +138,7 @@ def score(q: Question, answer: Answer) -> dict[str, float | None]:
     correct = 0
     for c in answer.citations:
         supported = squash(c.quote.rstrip("…")) in squash(c.chunk.text)
-        on_topic = source_matches(str(c.chunk.metadata.get("file_name", "")), q.expected_sources) or any(
+        on_topic = source_matches(c.chunk.meta.file_name, q.expected_sources) or any(
             contains_all(c.chunk.text, [f]) for f in q.key_facts
         )
         correct += int(supported and on_topic)
@@ -174,9 +174,9 @@ def run_pipeline(
         retrieved = [
             {
                 "rank": i,
-                "file_name": h.chunk.metadata.get("file_name", ""),
-                "article": h.chunk.metadata.get("article", ""),
-                "page": h.chunk.metadata.get("page", 0),
+                "file_name": h.chunk.meta.file_name,
+                "article": h.chunk.meta.article,
+                "page": h.chunk.meta.page,
                 "score": round(h.score, 5),
             }
             for i, h in enumerate(answer.retrieved, start=1)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.core.store import ChromaStore
+from assistant.core.types import ChunkMeta
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.manifest import Manifest
 from ingest.pipeline import FileResult, Ingestor
@@ -158,18 +159,19 @@ class DocumentService:
 
 def _info(rec, md: dict[str, Any]) -> DocumentInfo:
     """A manifest row and one of its chunks' metadata as a :class:`DocumentInfo`."""
+    meta = ChunkMeta.from_flat(md)
     return DocumentInfo(
-        id=str(md.get("doc_id") or rec.content_hash[:16]),
+        id=meta.doc_id or rec.content_hash[:16],
         source=rec.source,
         file_name=Path(rec.source).name,
-        title=str(md.get("title") or rec.title or Path(rec.source).stem),
+        title=meta.title or rec.title or Path(rec.source).stem,
         status=rec.status,
         chunks=rec.chunks,
         pages=rec.pages,
         error=rec.error,
-        issuer=str(md.get("issuer", "")),
-        doc_number=str(md.get("doc_number", "")),
-        date=str(md.get("date", "")),
-        region=str(md.get("region", "")),
-        replaced_by=str(md.get("replaced_by", "")),
+        issuer=meta.issuer,
+        doc_number=meta.doc_number,
+        date=meta.date,
+        region=meta.region,
+        replaced_by=meta.replaced_by,
     )

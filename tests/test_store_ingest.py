@@ -169,3 +169,28 @@ def test_a_file_named_twice_in_one_run_is_ingested_once(fresh_services):
     report = svc.ingestor.ingest([KNOWLEDGE, one, KNOWLEDGE / ".." / "knowledge" / one.name])
     assert len(report.files) == len(list(KNOWLEDGE.glob("*.*")))
     assert report.count("added") == len(report.files) and report.chunks_added == svc.store.count()
+
+
+def test_chunk_metadata_reads_typed_and_writes_back_flat(services):
+    from assistant.core.types import ChunkMeta
+
+    got = services.store.collection.get(include=["metadatas"])
+    assert got["metadatas"]
+    for md in got["metadatas"]:
+        meta = ChunkMeta.from_flat(md)
+        assert isinstance(meta.chunk_index, int) and isinstance(meta.page, int)
+        assert meta.source == md["source"] and meta.title == md["title"]
+        flat = meta.to_flat()
+        # Every value the store holds comes back as it was; empty ones stay empty.
+        assert {k: v for k, v in md.items() if v not in ("", 0)} == flat, md
+        assert ChunkMeta.from_flat(flat) == meta
+
+
+def test_the_replaced_version_wording_is_written_in_one_place():
+    from assistant.core.types import Chunk, Citation
+
+    old = Chunk("c1", "第一条 …", {"title": "上海市社会救助条例", "date": "2018-11-22", "replaced_by": "《上海市社会救助条例》（2024-12-31）"})
+    assert old.meta.replaced_note() == "已被《上海市社会救助条例》（2024-12-31）替代"
+    assert old.meta.replaced_note(named=False) == "已被替代"
+    assert "（已被《上海市社会救助条例》（2024-12-31）替代）" in Citation(1, old, "…").label()
+    assert Chunk("c2", "…", {"title": "现行"}).meta.replaced_note() == ""

@@ -53,21 +53,21 @@ def render_answer(answer: Answer) -> str:
     if answer.citations:
         parts.append("\n\n**来源**")
         for c in answer.citations:
-            md = c.chunk.metadata
+            meta = c.chunk.meta
             rows = []
-            for key, name in (("issuer", "发文机关"), ("doc_number", "文号"), ("article", "条款"), ("heading", "章节"), ("date", "日期")):
-                if md.get(key):
-                    rows.append(f"{name}：{html.escape(str(md[key]))}")
-            if md.get("effective_date"):
-                rows.append(f"施行日期：{html.escape(str(md['effective_date']))}")
-            if md.get("replaced_by"):
-                rows.append(f"已被{html.escape(str(md['replaced_by']))}替代")
-            if md.get("page"):
-                rows.append(f"页码：第{md['page']}页")
+            for value, name in ((meta.issuer, "发文机关"), (meta.doc_number, "文号"), (meta.article, "条款"), (meta.heading, "章节"), (meta.date, "日期")):
+                if value:
+                    rows.append(f"{name}：{html.escape(value)}")
+            if meta.effective_date:
+                rows.append(f"施行日期：{html.escape(meta.effective_date)}")
+            if meta.replaced_by:
+                rows.append(html.escape(meta.replaced_note()))
+            if meta.page:
+                rows.append(f"页码：第{meta.page}页")
             rows.append(f"依据原文：<mark>{html.escape(c.quote)}</mark>")
-            if md.get("doc_id"):
-                anchor = f"#page={int(md['page'])}" if md.get("page") else ""
-                rows.append(f'<a href="/documents/{html.escape(str(md["doc_id"]))}{anchor}" target="_blank" rel="noopener">查看原文：{html.escape(str(md.get("file_name", "")))}</a>')
+            if meta.doc_id:
+                anchor = f"#page={meta.page}" if meta.page else ""
+                rows.append(f'<a href="/documents/{html.escape(meta.doc_id)}{anchor}" target="_blank" rel="noopener">查看原文：{html.escape(meta.file_name)}</a>')
             parts.append(
                 f"<details><summary>[{c.n}] {html.escape(c.chunk.title)}</summary>" + "<br>".join(rows) + "</details>"
             )
@@ -80,13 +80,13 @@ def render_hits(hits: list) -> str:
         return "<p>没有找到相关条文。可以换个说法，或放宽筛选条件。</p>"
     out = []
     for n, hit in enumerate(hits, start=1):
-        md = hit.chunk.metadata
+        meta = hit.chunk.meta
         text = html.escape(hit.chunk.text)
         if hit.terms:
             pattern = re.compile("|".join(re.escape(html.escape(t)) for t in hit.terms))
             text = pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", text)
-        head = " ".join(html.escape(str(md[k])) for k in ("doc_number", "article", "region", "date") if md.get(k))
-        status = "（已被替代）" if md.get("replaced_by") else ""
+        head = " ".join(html.escape(v) for v in (meta.doc_number, meta.article, meta.region, meta.date) if v)
+        status = f"（{meta.replaced_note(named=False)}）" if meta.replaced_by else ""
         out.append(
             f'<div class="hit"><b>{n}. 《{html.escape(hit.chunk.title)}》</b> {head}{status}<br>'
             f'{text.replace(chr(10), "<br>")}</div>'

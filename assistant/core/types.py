@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any
 
 
@@ -10,6 +12,76 @@ from typing import Any
 #: default 320-character chunks this keeps the whole under e5's 512-token window, Chinese
 #: text taking at most about one token per character in its tokenizer.
 MAX_CONTEXT_HEAD = 150
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkMeta:
+    """A chunk's metadata, typed. Chroma stores it as a flat dict of str/int/float
+    (:meth:`from_flat`, :meth:`to_flat`); a key it does not know is kept in ``extra``.
+
+    Attributes:
+        doc_id: the document's id (first 16 hex characters of its file's SHA-256).
+        source: the file's resolved path; file_name: its base name.
+        title, issuer (发文机关), doc_number (文号), date (发布日期), effective_date (施行日期),
+            region, topic, doc_type, source_url, published: as stated by the file, its
+            sidecar row or read from its text ("" when unknown).
+        page, page_end: 1-based page numbers (0 = a format without pages).
+        heading: the path of headings above the chunk; article: 第X条 (or a range, 第八条至第十条);
+            articles: every 条 the chunk touches, comma-separated; heading_path: heading › article.
+        chunk_index: the chunk's place in its document (0-based).
+        replaced_by, replaced_on: the newer version's "title（date）" and its date, for a
+            document a newer version replaced (:mod:`assistant.core.versions`).
+    """
+
+    doc_id: str = ""
+    source: str = ""
+    file_name: str = ""
+    title: str = ""
+    issuer: str = ""
+    doc_number: str = ""
+    date: str = ""
+    effective_date: str = ""
+    region: str = ""
+    topic: str = ""
+    doc_type: str = ""
+    source_url: str = ""
+    published: str = ""
+    page: int = 0
+    page_end: int = 0
+    heading: str = ""
+    article: str = ""
+    articles: str = ""
+    heading_path: str = ""
+    chunk_index: int = 0
+    replaced_by: str = ""
+    replaced_on: str = ""
+    extra: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def from_flat(cls, flat: Mapping[str, Any]) -> "ChunkMeta":
+        """Read Chroma's flat dict; missing or empty values take the defaults."""
+        known = {f.name: f for f in fields(cls) if f.name != "extra"}
+        values: dict[str, Any] = {}
+        for name, f in known.items():
+            value = flat.get(name)
+            if value is None or value == "":
+                continue
+            values[name] = int(value or 0) if f.type in ("int", int) else str(value)
+        extra = tuple(sorted((k, v) for k, v in flat.items() if k not in known))
+        return cls(**values, extra=extra)
+
+    def to_flat(self) -> dict[str, Any]:
+        """Chroma's flat dict: every known field that is set, then ``extra``."""
+        flat = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra" and getattr(self, f.name) not in ("", 0)}
+        flat.update(self.extra)
+        return flat
+
+    def replaced_note(self, named: bool = True) -> str:
+        """The wording of a replaced version, the one place it is written: "已被《…》（2024-12-31）替代"
+        (``named``) or "已被替代"; "" for a version in force."""
+        if not self.replaced_by:
+            return ""
+        return f"已被{self.replaced_by}替代" if named else "已被替代"
 
 
 @dataclass(frozen=True)
@@ -30,9 +102,14 @@ class Chunk:
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    @cached_property
+    def meta(self) -> ChunkMeta:
+        """The metadata, typed (read once per chunk)."""
+        return ChunkMeta.from_flat(self.metadata)
+
     @property
     def title(self) -> str:
-        return str(self.metadata.get("title") or self.metadata.get("file_name") or "")
+        return self.meta.title or self.meta.file_name
 
     def context_text(self) -> str:
         """Text used for embedding and BM25: title and heading path, then the chunk text, in
@@ -90,19 +167,16 @@ class Citation:
         """One-line description: title, 发文机关, 文号, article, page, date, 施行日期 and
         replacement (whichever are known), e.g.
         "《上海市社会救助条例》 上海 第十条 2024-12-31 （已被…替代）"."""
-        md = self.chunk.metadata
-        parts = [f"《{self.chunk.title}》"]
-        for key in ("issuer", "doc_number", "article"):
-            if md.get(key):
-                parts.append(str(md[key]))
-        if md.get("page"):
-            parts.append(f"第{md['page']}页")
-        if md.get("date"):
-            parts.append(str(md["date"]))
-        if md.get("effective_date") and md.get("effective_date") != md.get("date"):
-            parts.append(f"{md['effective_date']}起施行")
-        if md.get("replaced_by"):
-            parts.append(f"（已被{md['replaced_by']}替代）")
+        meta = self.chunk.meta
+        parts = [f"《{self.chunk.title}》", *(v for v in (meta.issuer, meta.doc_number, meta.article) if v)]
+        if meta.page:
+            parts.append(f"第{meta.page}页")
+        if meta.date:
+            parts.append(meta.date)
+        if meta.effective_date and meta.effective_date != meta.date:
+            parts.append(f"{meta.effective_date}起施行")
+        if meta.replaced_by:
+            parts.append(f"（{meta.replaced_note()}）")
         return " ".join(parts)
 
 
