@@ -19,7 +19,9 @@ MAX_COMMENT = 1000
 
 
 class FeedbackStore:
-    """Feedback rows in the SQLite file ``path`` (created on first use; thread-safe).
+    """Feedback rows in the SQLite file ``path`` (thread-safe). The file is opened when first
+    used and created only when the first row is stored: a command that takes no feedback
+    (ingest, ask, eval) writes nothing.
 
     Each row: id, time (UTC ISO), rating (+1 helpful / -1 not), question, answer, comment,
     all text redacted.
@@ -31,22 +33,35 @@ class FeedbackStore:
     """
 
     def __init__(self, path: Path, retention_days: int = 180):
+        self.path = path
         self.retention_days = retention_days
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
-        with self._lock, self._db:
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY, at TEXT NOT NULL, rating INTEGER NOT NULL,"
-                " question TEXT NOT NULL, answer TEXT NOT NULL, comment TEXT NOT NULL DEFAULT '')"
-            )
-        self.purge()
+
+    def _db(self, create: bool = True) -> sqlite3.Connection | None:
+        """The open connection; opened (and the file created, when ``create``) on first use.
+        None when the file does not exist and ``create`` is false. Call with the lock held."""
+        if self._conn is None:
+            if not create and not self.path.exists():
+                return None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(str(self.path), check_same_thread=False)
+            with self._conn:
+                self._conn.execute(
+                    "CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY, at TEXT NOT NULL, rating INTEGER NOT NULL,"
+                    " question TEXT NOT NULL, answer TEXT NOT NULL, comment TEXT NOT NULL DEFAULT '')"
+                )
+        return self._conn
 
     def purge(self, now: datetime | None = None) -> int:
-        """Delete rows older than the retention period; returns how many went."""
+        """Delete rows older than the retention period; returns how many went (0 without a file)."""
         cutoff = ((now or datetime.now(timezone.utc)) - timedelta(days=self.retention_days)).isoformat(timespec="seconds")
-        with self._lock, self._db:
-            return self._db.execute("DELETE FROM feedback WHERE at < ?", (cutoff,)).rowcount
+        with self._lock:
+            db = self._db(create=False)
+            if db is None:
+                return 0
+            with db:
+                return db.execute("DELETE FROM feedback WHERE at < ?", (cutoff,)).rowcount
 
     def add(self, question: str, answer: str, rating: int, comment: str = "") -> int:
         """Store one judgement; returns its id.
@@ -57,8 +72,8 @@ class FeedbackStore:
         if rating not in (1, -1):
             raise ValueError(f"rating must be 1 or -1, got {rating!r}")
         at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        with self._lock, self._db:
-            cur = self._db.execute(
+        with self._lock, self._db() as db:
+            cur = db.execute(
                 "INSERT INTO feedback (at, rating, question, answer, comment) VALUES (?, ?, ?, ?, ?)",
                 (at, rating, redact(question), redact(answer), redact((comment or "")[:MAX_COMMENT])),
             )
@@ -69,7 +84,10 @@ class FeedbackStore:
     def recent(self, limit: int = 100) -> list[dict[str, Any]]:
         """The latest rows, newest first."""
         with self._lock:
-            rows = self._db.execute(
+            db = self._db(create=False)
+            if db is None:
+                return []
+            rows = db.execute(
                 "SELECT id, at, rating, question, answer, comment FROM feedback ORDER BY id DESC LIMIT ?", (limit,)
             ).fetchall()
         return [dict(zip(("id", "at", "rating", "question", "answer", "comment"), r)) for r in rows]

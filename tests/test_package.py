@@ -63,3 +63,14 @@ def test_the_wheel_installed_in_a_fresh_venv_answers_from_an_empty_folder(tmp_pa
     assert (empty / "data" / "chroma").is_dir()
     assert sorted(p.name for p in empty.iterdir()) == ["data"]
     assert not (new_site.parent / "data").exists() and not (venv / "data").exists()
+
+
+def test_a_command_that_takes_no_feedback_writes_no_feedback_file(services, tmp_path):
+    from typer.testing import CliRunner
+
+    from ui.cli import app
+
+    data = tmp_path / "data"
+    result = CliRunner().invoke(app, ["ingest", str(ROOT / "knowledge" / "shiye_baoxian_jin.md"), "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    assert (data / "chroma").is_dir() and not (data / "feedback.sqlite").exists()

@@ -30,6 +30,8 @@ def test_log_records_are_redacted():
 
 def test_feedback_is_redacted_and_kept_only_for_the_retention_period(tmp_path):
     store = FeedbackStore(tmp_path / "feedback.sqlite", retention_days=30)
+    # Nothing is written until feedback is: reading and purging create no file.
+    assert store.recent() == [] and store.purge() == 0 and not (tmp_path / "feedback.sqlite").exists()
     store.add(f"我身份证{ID}能办低保吗", "……", -1, f"回电{MOBILE}")
     row = store.recent(1)[0]
     assert ID not in row["question"] and MOBILE not in row["comment"]

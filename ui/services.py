@@ -52,7 +52,9 @@ class Services:
     specificity: TermSpecificity
 
     def warm_up(self) -> None:
-        """Load the embedding model, the BM25 index and the term tagger now rather than on the first question."""
+        """Load the embedding model, the BM25 index and the term tagger now rather than on the
+        first question, and delete feedback older than its retention period."""
+        self.feedback.purge()
         self.embeddings.load()
         self.embeddings.embed_query("预热")
         self.searcher.lexical_index()
