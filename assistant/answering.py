@@ -11,27 +11,34 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
-from assistant.asks import HOW_ASKED, Ask, FIGURE_SLOTS, Slot, asked_parts, asks_as_before, closing_provision, filler, read_question, slots_stated, versions_named, years_in
-from assistant.quantities import fit, is_condition
+from assistant.asks import HOW_ASKED, Ask, FIGURE_SLOTS, Slot, asked_parts, asks_as_before, closing_provision, read_question, slots_stated, versions_named, years_in
+from assistant.quantities import fit
 from assistant.evidence import is_clutter, is_title_line, years_of
 from assistant.core.injection import addresses_assistant
 from assistant.prompts import Prompts
-from assistant.core.regions import NATIONAL, applies_to, chunk_regions, districts_in, most_specific, with_provinces
-from assistant.core.text import after_overlap, normalise, sentences, to_simplified
-from assistant.core.types import Answer, Chunk, Citation, ScoredChunk
+from assistant.core.regions import applies_to, chunk_regions, districts_in, with_provinces
+from assistant.core.text import normalise, to_simplified
+from assistant.core.types import Answer, Chunk, ScoredChunk
+from assistant.citing import AnswerWriter
+from assistant.sentences import (
+    MIN_SENTENCE,
+    Candidate,
+    Pool,
+    Sentence,
+    TermWeights,
+    completed_text,
+    share,
+    sharpened_by,
+    statements,
+)
 
 if TYPE_CHECKING:
     from assistant.core.settings import Settings
 
-_LIST_MARK = re.compile(r"^(?:[#>*\-•]+\s*|\d+[.、)]\s*)")
-_MIN_SENTENCE = 6  # characters; shorter pieces are headings or list stubs, not answers
-_MAX_SENTENCE = 180  # characters shown of one quoted sentence
-#: Slots answered with one line before the quotes ("广州：65周岁以上免费乘坐…[1]").
-DIRECT_SLOTS = FIGURE_SLOTS | {Slot.YESNO}
 #: What a sentence's bracket on a quantity the question states adds to its score: it holds the
 #: question's value (times 1 for a bracket closed at both ends, 0.25 for an open one); it does not, and a figure is asked (another bracket's figure); it does
 #: not, and the question asks yes/no or a condition (the bracket says why not).
@@ -52,21 +59,6 @@ SLOT_BONUS = {
     Slot.YESNO: 0.03,
     Slot.META: 0.0,
 }
-
-
-@dataclass(frozen=True)
-class _Sentence:
-    """A quotable sentence of the pool, with what its score needs from its chunk."""
-
-    hit: int
-    pos: int
-    first: bool  # the first quotable sentence of its chunk
-    text: str
-    norm: str
-    heading_line: str
-    context: float
-    echo: float
-    rank: float
 
 
 @dataclass(frozen=True)
@@ -117,148 +109,12 @@ class RelevancePolicy:
         return cls(threshold=settings.score_threshold, strong=settings.score_threshold_strong, min_coverage=settings.min_term_coverage)
 
 
-# "根据《…通知》（粤财社〔2026〕19号）要求，": the authority a sentence cites before it says anything.
-_PREAMBLE = re.compile(r"^(?:根据|按照|依据|依照)《[^》]{2,80}》[^，。；]{0,40}(?:要求|规定|精神|部署)?，")
-
-
-def _clean(sentence: str) -> str:
-    """A sentence as quoted: at most ``_MAX_SENTENCE`` characters, shortened at a clause
-    boundary (，；：) so that no figure or condition is cut in half. A long sentence loses the
-    citation of its authority first ("根据《…》要求，")."""
-    s = sentence.strip()
-    if len(s) > _MAX_SENTENCE:
-        s = _PREAMBLE.sub("", s)
-    if len(s) > _MAX_SENTENCE:
-        cut = max(s.rfind(mark, 0, _MAX_SENTENCE) for mark in "，；：,;:")
-        s = (s[: cut + 1] if cut >= _MAX_SENTENCE // 2 else s[: _MAX_SENTENCE - 1]) + "…"
-    return s
-
-
-_END = ("。", "！", "？", "；", "!", "?", ";", "：", ":")
-
-
-def completed_text(hit: ScoredChunk) -> str:
-    """The hit's chunk text, its last sentence completed from the next chunk of the same
-    article when the chunk boundary cut it ("…低于1549元（低保特困家庭需连续享受" + "城市最低…")."""
-    text = hit.chunk.text.rstrip()
-    if not text or text.endswith(_END):
-        return text
-    index = hit.chunk.meta.chunk_index
-    following = next((n for n in hit.neighbours if n.meta.chunk_index == index + 1), None)
-    if following is None:
-        return text
-    rest = after_overlap(text, following.text)
-    if rest == following.text:
-        return text  # no shared overlap: the split fell between sections, not inside a sentence
-    m = re.search(r"[。！？；!?;\n]", rest)
-    return text + (rest[: m.end()] if m else rest[:_MAX_SENTENCE]).rstrip()
-
-
-def _statements(text: str) -> list[str]:
-    """Sentences of ``text``, cleaned; a sentence ending in a colon keeps the list it introduces."""
-    out: list[str] = []
-    pending = ""
-    for raw in sentences(text):
-        s = _LIST_MARK.sub("", raw.strip()).strip()
-        if pending:
-            s = pending + s
-            pending = ""
-        # "…如下：" opens a list whose items end in "；": keep them together.
-        if s.endswith(("：", ":", "；", ";")) and ("：" in s or ":" in s) and len(s) < _MAX_SENTENCE:
-            pending = s
-            continue
-        out.append(_clean(s))
-    if pending:
-        out.append(_clean(pending))
-    return out
-
-
-@dataclass(frozen=True)
-class TermWeights:
-    """How much each topic term of a question counts (idf): ``core`` the terms of what it asks,
-    ``story`` the rest of a long question's terms, which add when a text holds them."""
-
-    core: dict[str, float]
-    story: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class Candidate:
-    """A sentence that could be quoted, and the evidence for quoting it.
-
-    Attributes:
-        hit: index of its chunk in the answer's pool (retrieved chunks, then their neighbours).
-        pos: its place in the chunk (0 = first).
-        text: the sentence as it would be quoted.
-        cover: share (0..1) of the question's idf-weighted topic terms in the sentence.
-        context: the same share in the chunk's title and heading path.
-        filled: the question's slots the sentence states (:func:`assistant.asks.fills`).
-        score: rank among the candidates (higher first), see :meth:`ExtractiveAnswerer.candidates`.
-        meaning: cosine similarity to the question by the embedding model, for the short list
-            compared (:meth:`ExtractiveAnswerer._weigh_meaning`), else None.
-        own: the share of topic terms in the sentence itself (``cover`` may be inherited).
-    """
-
-    hit: int
-    pos: int
-    text: str
-    cover: float
-    context: float
-    filled: frozenset[Slot]
-    score: float = 0.0
-    meaning: float | None = None
-    own: float = 0.0
-
-
-@dataclass
-class Pool:
-    """The chunks an answer may quote: the relevant retrieved ones first, then the other chunks
-    of their articles (``parent`` gives the retrieved chunk each one came with)."""
-
-    hits: list[ScoredChunk]
-    parent: list[int]
-    retrieved: int
-
-    @classmethod
-    def of(cls, relevant: Sequence[ScoredChunk]) -> "Pool":
-        hits, parent = list(relevant), list(range(len(relevant)))
-        seen = {h.chunk.id for h in hits}
-        for i, hit in enumerate(relevant):
-            for n in hit.neighbours:
-                if n.id not in seen:
-                    seen.add(n.id)
-                    hits.append(ScoredChunk(n, hit.score, dense_score=hit.dense_score))
-                    parent.append(i)
-        return cls(hits, parent, len(relevant))
-
-
 # A sentence that goes on with the one before it.
 _REFERS_BACK = re.compile(r"^(?:前款|前项|前述|上述|该|其中|但|但是|同时|此外|另外|对|其|(?:\d+|[一二三四五六七八九十]+)周岁以上)")
 
 # The question words of an asked phrase: what is left names the list ("哪些材料" -> "材料").
 _QUESTION_WORDS = re.compile(r"^(?:有什么|什么样的|什么|哪些|哪几|哪|啥|多少|要不要|需要)")
 
-
-def _share(weights: TermWeights, held: frozenset[str]) -> float:
-    """Share (0..1) of the question's core term weight that the terms ``held`` make up; the
-    story's terms add to it but are not missed."""
-    total = sum(weights.core.values())
-    if not total:
-        return 0.0
-    found = sum(w for t, w in weights.core.items() if t in held) + sum(w for t, w in weights.story.items() if t in held)
-    return min(1.0, found / total)
-
-
-def _sharpened_by(weights: TermWeights, held: Sequence[frozenset[str]]) -> TermWeights:
-    """``weights`` with each term scaled by the share of sentences (their ``held`` terms) that
-    lack it (:meth:`ExtractiveAnswerer._sharpened`)."""
-    if not held:
-        return weights
-
-    def scale(part: dict[str, float]) -> dict[str, float]:
-        return {t: w * (1 - sum(t in h for h in held) / len(held)) for t, w in part.items()}
-
-    return TermWeights(scale(weights.core), scale(weights.story))
 
 
 def _tells_more(ask: Ask, question: str, focus: str | None) -> bool:
@@ -280,8 +136,6 @@ def _articles(chunk: Chunk) -> set[str]:
     return {a for a in found if a}
 
 
-# "第二十八条 " before a quoted clause: the citation names the article.
-_ARTICLE_LEAD = re.compile(r"^第[零〇一二两三四五六七八九十百千\d]+条\s*")
 
 
 class ExtractiveAnswerer:
@@ -332,6 +186,7 @@ class ExtractiveAnswerer:
         specificity: Callable[[str], Callable[[str], float]] | None = None,
     ):
         self.prompts = prompts
+        self.writer = AnswerWriter(prompts, hotline)
         self.synonyms = synonyms or (lambda term: ())
         self.term_weight = term_weight
         self.policy = policy
@@ -417,7 +272,7 @@ class ExtractiveAnswerer:
         return TermWeights(core, {t: 0.5 * w for t, w in weights.items() if t not in clause})
 
     def _cover(self, weights: TermWeights, hay: str) -> float:
-        return _share(weights, self._held(weights, hay))
+        return share(weights, self._held(weights, hay))
 
     def _held(self, weights: TermWeights, hay: str) -> frozenset[str]:
         """The terms of ``weights`` that normalised text ``hay`` holds (or a synonym of)."""
@@ -527,12 +382,12 @@ class ExtractiveAnswerer:
         figure_first = bool(ask.slots) and ask.slots[0] in FIGURE_SLOTS
         read = list(self._sentences_of(ask, weights, pool))
         held = [self._held(weights, r.norm) for r in read]
-        sharp = _sharpened_by(weights, held)
+        sharp = sharpened_by(weights, held)
         out = []
         lead = previous = (0.0, 0.0)
         for r, has in zip(read, held):
             # (share of the terms by idf, by the pool's sharpened weights)
-            own = (_share(weights, has), _share(sharp, has))
+            own = (share(weights, has), share(sharp, has))
             if r.first:
                 lead = previous = (0.0, 0.0)
             # A sentence speaks of what the sentence before it, or its article's first
@@ -563,7 +418,7 @@ class ExtractiveAnswerer:
             out.append(Candidate(r.hit, r.pos, r.text, cover, r.context, filled, score, own=own[0]))
         return out
 
-    def _sentences_of(self, ask: Ask, weights: TermWeights, pool: Pool) -> Iterator["_Sentence"]:
+    def _sentences_of(self, ask: Ask, weights: TermWeights, pool: Pool) -> Iterator["Sentence"]:
         """The quotable sentences of the pool's chunks in order, with what the score needs
         from their chunk (heading cover, heading echo, rank)."""
         for i, hit in enumerate(pool.hits):
@@ -582,10 +437,10 @@ class ExtractiveAnswerer:
             # index built before ingest removed them) is checked sentence by sentence.
             planted = addresses_assistant(text)
             first = True
-            for pos, s in enumerate(_statements(text)):
-                if len(s) < _MIN_SENTENCE or is_clutter(s) or is_title_line(s, title) or (planted and addresses_assistant(s)):
+            for pos, s in enumerate(statements(text)):
+                if len(s) < MIN_SENTENCE or is_clutter(s) or is_title_line(s, title) or (planted and addresses_assistant(s)):
                     continue
-                yield _Sentence(i, pos, first, s, normalise(s), heading_line, context, echo, rank)
+                yield Sentence(i, pos, first, s, normalise(s), heading_line, context, echo, rank)
                 first = False
 
     def _sharpened(self, weights: TermWeights, sentences: Sequence[str]) -> TermWeights:
@@ -594,7 +449,7 @@ class ExtractiveAnswerer:
         cannot tell the sentence that answers from its neighbours, while one few hold (人均
         建筑面积 among a rent subsidy's rules) can. The pool's own document frequency, as
         idf is the index's."""
-        return _sharpened_by(weights, [self._held(weights, s) for s in sentences])
+        return sharpened_by(weights, [self._held(weights, s) for s in sentences])
 
     #: Most a sentence's score moves by its meaning: the sentence closest to the question in
     #: meaning keeps its score, one MEANING_SPAN of cosine below it loses this much.
@@ -725,7 +580,7 @@ class ExtractiveAnswerer:
             return refusal
         weights = self.weights(ask, typed)
         if Slot.META in ask.slots:
-            meta = self._metadata_answer(ask, shown, relevant, weights)
+            meta = self.writer.from_metadata(shown, max(relevant, key=lambda h: self._cover(weights, normalise(h.chunk.title))))
             if meta is not None:
                 return meta
         pool = Pool.of(relevant)
@@ -739,7 +594,7 @@ class ExtractiveAnswerer:
             stating = self._stating(slot, cands, chosen[0])
             if stating is None:
                 if slot == ask.figure_slots[0]:
-                    return self._figure_missing(shown, slot, chosen, pool)
+                    return self.writer.figure_missing(shown, slot, chosen, pool)
                 continue
             if slot == ask.figure_slots[0]:
                 evidence = stating
@@ -749,17 +604,17 @@ class ExtractiveAnswerer:
         hit = pool.hits[evidence.hit]
         span = years_of(evidence.text, hit.chunk.title, hit.chunk.meta.heading)
         if ask.years and not span.covers(ask.years):
-            return self._neighbour_year(ask, shown, evidence, hit, sorted(span.bound))
+            return self.writer.neighbour_year(ask, shown, evidence, hit, sorted(span.bound))
         issued = _issued_year(hit.chunk)
         asked_now = years_in(ask.clause, self.this_year()) | versions_named(ask.text)
         if asked_now and not (span.bound or span.start) and issued and max(asked_now) < issued:
             # A text that names no year of its own speaks from its date on: asked about a
             # year before it (an older version, a past standard), it can only be given as
             # the later text it is.
-            return self._neighbour_year(replace(ask, years=frozenset(asked_now)), shown, evidence, hit, [issued])
+            return self.writer.neighbour_year(replace(ask, years=frozenset(asked_now)), shown, evidence, hit, [issued])
         chosen = self._with_sequel(ask, evidence, chosen, cands)
         chosen = self._with_each_part(shown, weights, chosen, cands)
-        return self._compose(ask, shown, chosen, evidence, pool)
+        return self.writer.compose(ask, shown, chosen, evidence, pool)
 
     def stream(self, question: str, hits: Sequence[ScoredChunk], focus: str | None = None) -> Iterator[Answer]:
         """The answer as a stream of one: an extractive answer has no partial text."""
@@ -813,19 +668,6 @@ class ExtractiveAnswerer:
                 added.append(closest)
         return [*chosen, *added]
 
-    def _figure_missing(self, shown: str, slot: Slot, chosen: list[Candidate], pool: Pool) -> Answer:
-        """The refusal for a question whose documents are found but state no figure of the
-        kind asked: it names them and quotes the sentence closest to the question, so that a
-        hotline operator sees what the documents do say (often who sets the figure)."""
-        best = chosen[0]
-        hit = pool.hits[best.hit]
-        titles = "、".join(dict.fromkeys(f"《{pool.hits[c.hit].chunk.title}》" for c in chosen))
-        text = self.prompts.render(
-            "figure_missing", titles=titles, what=slot.value, said=f"{best.text}[1]", hotline=self.hotline
-        )
-        citation = Citation(n=1, chunk=hit.chunk, quote=best.text, score=hit.score)
-        return Answer(question=shown, text=text, citations=[citation], refused=True)
-
     def _with_sequel(self, ask: Ask, evidence: Candidate, chosen: list[Candidate], cands: Sequence[Candidate]) -> list[Candidate]:
         """The quotes with the sentences around the evidence in its chunk that belong with it:
         the one before when the evidence names its subject only through it, the one after when
@@ -855,127 +697,3 @@ class ExtractiveAnswerer:
             drop = next((c for c in reversed(chosen) if id(c) not in keep), chosen[-1])
             chosen.remove(drop)
         return chosen
-
-    def _compose(self, ask: Ask, shown: str, chosen: list[Candidate], evidence: Candidate, pool: Pool) -> Answer:
-        """The answer text: an opening line for a figure or yes/no question, then the quotes,
-        best document first and each document's sentences in its own order."""
-        citations: dict[int, Citation] = {}
-
-        def cite(c: Candidate) -> int:
-            if c.hit not in citations:
-                hit = pool.hits[c.hit]
-                citations[c.hit] = Citation(n=len(citations) + 1, chunk=hit.chunk, quote=c.text, score=hit.score)
-            return citations[c.hit].n
-
-        def doc(c: Candidate) -> str:
-            return pool.hits[c.hit].chunk.meta.source
-
-        def place(c: Candidate) -> int:
-            return pool.hits[c.hit].chunk.meta.chunk_index
-
-        first_rank: dict[str, int] = {}
-        for rank, c in enumerate(chosen):
-            first_rank.setdefault(doc(c), rank)
-        ordered = sorted(chosen, key=lambda c: (first_rank[doc(c)], place(c), c.pos))
-        lead = ""
-        if ask.slots and ask.slots[0] in DIRECT_SLOTS:
-            lead = self._direct_line(ask.slots[0], evidence, pool.hits[evidence.hit].chunk, cite, ask.count_units)
-        labels = {} if ask.regions else self._region_labels([pool.hits[c.hit] for c in chosen])
-        points = [f"{n}. {labels.get(pool.hits[c.hit].chunk.id, '')}{c.text}[{cite(c)}]" for n, c in enumerate(ordered, start=1)]
-        cited = [citations[i].chunk for i in sorted(citations, key=lambda i: citations[i].n)]
-        notes = self.notes(set(ask.regions), cited)
-        if not ask.regions and not labels:
-            whose = most_specific({r for c in cited for r in chunk_regions(c)})
-            if len(whose) == 1 and NATIONAL not in whose:
-                notes.append(f"以下是{whose.pop()}的规定。")
-        text = self.prompts.render("extractive_answer", lead=lead, points="\n".join([*notes, *points]))
-        ordered_citations = sorted(citations.values(), key=lambda c: c.n)
-        return Answer(question=shown, text=text, citations=ordered_citations, notes=notes)
-
-    @staticmethod
-    def _direct_line(slot: Slot, evidence: Candidate, chunk: Chunk, cite: Callable[[Candidate], int], units: str = "") -> str:
-        """"广州：65周岁以上老年人…免费乘坐…[1]": the clause of the evidence sentence that
-        states what was asked, with the region whose rule it is."""
-        found = filler(slot, evidence.text, units)
-        clauses = [c for c in re.split(r"(?<=[，；：,;:])", evidence.text) if c.strip()]
-        at = next((i for i, c in enumerate(clauses) if found and found in normalise(c)), None)
-        if at is None:
-            clause = evidence.text
-        else:
-            # A clause ending in 的 is a rule's condition ("劳动合同期限不满六个月的，"): it is
-            # said with its consequence, and a consequence with its condition.
-            start, end = at, at + 1
-            if is_condition(clauses[at]) and end < len(clauses):
-                end += 1
-            elif at > 0 and is_condition(clauses[at - 1]):
-                start -= 1
-            clause = "".join(clauses[start:end])
-        clause = _ARTICLE_LEAD.sub("", clause.strip()).rstrip("，；：,;:")
-        if len(clause) < 8 and len(evidence.text) <= _MAX_SENTENCE:
-            clause = evidence.text.rstrip("。；;")
-        regions = sorted(most_specific(chunk_regions(chunk) - {NATIONAL}))
-        where = f"{'、'.join(regions)}：" if regions else ""
-        return f"简要回答：{where}{clause}[{cite(evidence)}]\n\n"
-
-    def _neighbour_year(self, ask: Ask, shown: str, evidence: Candidate, hit: ScoredChunk, have: list[int]) -> Answer:
-        """The figure of another year, said to be of that year: the knowledge base holds the
-        standard of ``have``, not of the year asked."""
-        asked = "、".join(f"{y}年" for y in sorted(ask.years))
-        held = "、".join(f"{y}年" for y in have)
-        # "2024年的金额" names a figure; a yes/no or a procedure is just "规定".
-        what = ask.slots[0].value if ask.slots and ask.slots[0] in FIGURE_SLOTS else "规定"
-        citation = Citation(n=1, chunk=hit.chunk, quote=evidence.text, score=hit.score)
-        text = self.prompts.render(
-            "neighbour_year", have=held, asked=asked, what=what, quote=f"{evidence.text}[1]", hotline=self.hotline
-        )
-        return Answer(
-            question=shown, text=text, citations=[citation], neighbour=f"问的是{asked}，知识库只收录了{held}的{what}"
-        )
-
-    def _metadata_answer(self, ask: Ask, shown: str, relevant: Sequence[ScoredChunk], weights: TermWeights) -> Answer | None:
-        """A question about a document's 文号, 发文机关, 施行日期 or validity, answered from the
-        metadata of the document it names (the retrieved one whose title covers most of the
-        question); None when that metadata does not hold what is asked."""
-        best = max(relevant, key=lambda h: self._cover(weights, normalise(h.chunk.title)))
-        meta = best.chunk.meta
-        facts = []
-        for value, name in ((meta.doc_number, "文号"), (meta.issuer, "发文机关"), (meta.date, "发布日期"), (meta.effective_date, "施行日期")):
-            if value:
-                facts.append(f"{name}：{value}")
-        if meta.replaced_by:
-            facts.append(f"状态：{meta.replaced_note()}")
-        elif facts:
-            facts.append("状态：知识库中没有更新的版本")
-        if not any(f.startswith(("文号", "发文机关", "施行日期")) for f in facts):
-            return None
-        sentences_ = [s for s in _statements(best.chunk.text) if not is_clutter(s)]
-        number = meta.doc_number
-        quote = next((s for s in sentences_ if number and number in s), sentences_[0] if sentences_ else best.chunk.title)
-        citation = Citation(n=1, chunk=best.chunk, quote=quote, score=best.score)
-        lead = f"简要回答：《{best.chunk.title}》{'；'.join(facts)}[1]\n\n"
-        text = self.prompts.render("extractive_answer", lead=lead, points=f"1. {quote}[1]")
-        return Answer(question=shown, text=text, citations=[citation])
-
-    @staticmethod
-    def _region_labels(hits: Sequence[ScoredChunk]) -> dict[str, str]:
-        """chunk id -> "【上海】" when the hits come from two or more regions (a question that
-        names none, answered from several regions' rules), else {}."""
-        named = {h.chunk.id: "、".join(sorted(most_specific(chunk_regions(h.chunk)))) or "未注明地区" for h in hits}
-        if len(set(named.values())) < 2:
-            return {}
-        return {cid: f"【{name}】" for cid, name in named.items()}
-
-    def notes(self, asked: set[str], cited: Sequence[Chunk]) -> list[str]:
-        """What the user must know about the cited sources.
-
-        - The question names regions (``asked``) but only national (or region-less) rules are cited:
-          say the region's own rules are not in the knowledge base.
-        - A cited document has been replaced by a newer version (it was kept because the
-          question asks about an earlier year, or the newer version lacks the passage).
-        """
-        out = []
-        if asked and cited and not any(chunk_regions(c) & with_provinces(asked) for c in cited):
-            out.append(f"注意：知识库里没有找到{'、'.join(sorted(asked))}的专门规定，以下是全国性规定，当地可能另有规定。")
-        for title, note in dict.fromkeys((c.title, c.meta.replaced_note()) for c in cited if c.meta.replaced_by):
-            out.append(f"注意：《{title}》的这一版本{note}，以下引用的是旧版本。")
-        return out

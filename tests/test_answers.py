@@ -111,7 +111,7 @@ def test_a_question_about_conditions_gets_the_whole_list(services):
 
 
 def test_a_sentence_cut_by_the_chunk_boundary_is_completed_and_long_ones_cut_at_a_clause():
-    from assistant.answering import _MAX_SENTENCE, _clean, completed_text
+    from assistant.sentences import MAX_SENTENCE, clean_sentence, completed_text
     from assistant.core.types import Chunk, ScoredChunk
 
     first = Chunk("a", "第五条 申请家庭人均月收入低于1549元（低保特困家庭需连续享受", {"chunk_index": 3, "article": "第五条"})
@@ -120,19 +120,20 @@ def test_a_sentence_cut_by_the_chunk_boundary_is_completed_and_long_ones_cut_at_
     assert completed_text(hit) == "第五条 申请家庭人均月收入低于1549元（低保特困家庭需连续享受城市最低生活保障一年以上）。"
     assert completed_text(ScoredChunk(first, 1.0)) == first.text
     long = "，".join(["每人每月补贴1309元"] * 30) + "。"
-    cut = _clean(long)
-    assert len(cut) <= _MAX_SENTENCE + 1 and cut.endswith("，…") and "1309元，…" in cut
+    cut = clean_sentence(long)
+    assert len(cut) <= MAX_SENTENCE + 1 and cut.endswith("，…") and "1309元，…" in cut
 
 
 def test_the_direct_line_says_a_condition_with_its_consequence():
     """"简要回答" quotes the clause stating the figure together with the condition it belongs to,
     without the article number the citation already gives."""
-    from assistant.answering import Candidate, ExtractiveAnswerer
     from assistant.asks import Slot
+    from assistant.citing import direct_line
+    from assistant.sentences import Candidate
     from assistant.core.types import Chunk
 
     text = "第十九条 劳动合同期限一年以上不满三年的，试用期不得超过二个月；"
-    line = ExtractiveAnswerer._direct_line(
+    line = direct_line(
         Slot.DURATION, Candidate(0, 0, text, 1.0, 0.0, frozenset({Slot.DURATION})), Chunk("x", text, {}), lambda c: 1
     )
     assert line == "简要回答：劳动合同期限一年以上不满三年的，试用期不得超过二个月[1]\n\n"
@@ -141,7 +142,7 @@ def test_the_direct_line_says_a_condition_with_its_consequence():
 def test_terms_every_candidate_shares_cannot_choose_among_them(services):
     """Within one document's sentences the benefit it is about tells nothing apart: the
     sharpened weights keep only what few sentences hold (人均住房建筑面积 among rent-subsidy rules)."""
-    from assistant.answering import TermWeights
+    from assistant.sentences import TermWeights
 
     answerer = services.answerer
     sentences = [
