@@ -16,8 +16,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,9 @@ from assistant.core.types import Chunk
 from ingest.loaders import MAX_FILE_BYTES, SUPPORTED_SUFFIXES, DocumentLoader, EmptyDocument, LoadedDocument, LoadError
 from ingest.manifest import DocumentRecord, Manifest
 from ingest.metadata import extract_metadata, sidecar_metadata
+from ingest.repair import Repair
 from ingest.splitting import PolicySplitter
-from assistant.core.versions import changed_chunks, differs, replacements
+from ingest.version_pass import VersionPass
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,8 @@ class Ingestor:
         self.write_batch = write_batch
         self._staged: list[_Staged] = []
         self._staged_hashes: set[str] = set()  # content and text hashes of staged documents
-        self._written: set[str] = set()  # documents written since the version pass last ran
+        self.versions = VersionPass(store)
+        self.repair = Repair(store, manifest)
         # One ingest at a time per process (the web app's uploads and the CLI share this).
         self._lock = threading.RLock()
 
@@ -220,7 +221,7 @@ class Ingestor:
         started = time.perf_counter()
         run_id, clean = self.manifest.start_run()
         # An unfinished previous run may have stopped before recording versions.
-        with self._versions_kept(always=not clean):
+        with self.versions.kept(always=not clean):
             report = self._ingest_files(paths, rebuild, progress, password, prune, clean)
         self.manifest.finish_run(run_id)
         report.seconds = time.perf_counter() - started
@@ -233,7 +234,7 @@ class Ingestor:
             self.store.reset()
             self.manifest.clear()
         else:
-            report.recovered = self.recover(full=not clean)
+            report.recovered = self.repair.recover(full=not clean)
         if prune:
             report.pruned = self._prune()
         files, problems = expand_paths(paths)
@@ -289,119 +290,23 @@ class Ingestor:
         self.store.update_metadata([c for s in staged for c in s.kept])
         self.store.add([c for s in staged for c in s.to_add])
         self.store.delete(set().union(*(s.stale for s in staged)))
-        self._written |= {s.record.source for s in staged}
+        self.versions.written |= {s.record.source for s in staged}
         for s in staged:
             s.record.status, s.record.chunk_ids, s.record.pending_ids = "indexed", s.record.pending_ids, []
             self.manifest.put(s.record)
 
-    @contextmanager
-    def _versions_kept(self, always: bool = False) -> Iterator[None]:
-        """After a change to the store (or ``always``), record again which documents replace
-        which (:mod:`assistant.core.versions`); a run that wrote nothing costs nothing.
-
-        The usual pass reads one chunk per document (its first) plus every chunk of the
-        documents written in this run, not the whole collection, whose full read grows with
-        it (2.5 s at 13k chunks). ``always`` (after an interrupted run, when a document's chunks may
-        disagree among themselves) reads and checks every chunk.
-        """
-        before = self.store.version
-        self._written = set()
-        yield
-        if always:
-            changed = changed_chunks(self.store.all_metadata())
-        elif self.store.version != before:
-            heads = {str(md.get("source", "")): md for _, md in self.store.all_metadata(where={"chunk_index": 0})}
-            wanted = replacements(heads)
-            # Chunks written in this run carry no version fields yet, whatever their head says.
-            check = [src for src, md in heads.items() if src in self._written or differs(md, wanted[src])]
-            changed = changed_chunks(self.store.metadata_of(check), wanted)
-        else:
-            return
-        # Each document's first chunk last: the usual pass judges a document by it, so a pass
-        # cut short leaves that chunk stale too, and the next pass finishes the document.
-        changed.sort(key=lambda item: item[1].get("chunk_index") == 0)
-        self.store.update_metadata([Chunk(cid, "", md) for cid, md in changed])
-
     def recover(self, full: bool = False) -> list[str]:
-        """Bring the manifest and the store back into agreement after an interrupted run.
-
-        A ``pending`` row whose new chunks all made it is marked indexed; otherwise its
-        chunks are removed with the row, so the file counts as new next time. With ``full``
-        (the previous run did not finish) the whole store is compared with the manifest:
-        chunks of no indexed row are deleted, and rows missing chunks are dropped.
-
-        Returns:
-            The sources that were repaired.
-        """
-        repaired: list[str] = []
-        pending = [r for r in self.manifest.all() if r.status == "pending"]
-        if not pending and not full:
-            return repaired
-        stored = self.store.ids_by_source()
-        for rec in pending:
-            have = stored.get(rec.source, set())
-            if have == set(rec.pending_ids):
-                rec.status, rec.chunk_ids, rec.pending_ids, rec.error = "indexed", rec.pending_ids, [], ""
-                self.manifest.put(rec)
-            else:
-                self.store.delete(have)
-                self.manifest.remove([rec.source])
-                stored.pop(rec.source, None)
-            repaired.append(rec.source)
-        if full:
-            rows = {r.source: r for r in self.manifest.all()}
-            for source, ids in stored.items():
-                rec = rows.get(source)
-                expected = set(rec.chunk_ids) if rec else set()
-                if ids == expected:
-                    continue
-                self.store.delete(ids - expected)
-                if rec and not expected <= ids:
-                    self.store.delete(ids & expected)
-                    self.manifest.remove([source])
-                repaired.append(source)
-            for source, rec in rows.items():
-                if rec.chunk_ids and source not in stored:
-                    self.manifest.remove([source])
-                    repaired.append(source)
-        if repaired:
-            log.warning("repaired %d document(s) left by an interrupted ingest", len(repaired))
-        return sorted(set(repaired))
+        """See :meth:`ingest.repair.Repair.recover`."""
+        with self._lock:
+            return self.repair.recover(full)
 
     def problems(self) -> list[str]:
-        """Where the manifest and the store disagree, one line each; [] when they agree.
-
-        Checks: no chunk of a source the manifest does not know (orphans); each known
-        source's stored chunks are exactly its recorded ids; no row left pending; an indexed
-        row has chunks; no chunk position of one file stored twice (old and new versions mixed).
-        """
-        out = []
-        metadata = self.store.all_metadata()  # one scan serves both checks below
-        stored: dict[str, set[str]] = {}
-        for cid, md in metadata:
-            stored.setdefault(str(md.get("source", "")), set()).add(cid)
-        rows = {r.source: r for r in self.manifest.all()}
-        for source, ids in stored.items():
-            if source not in rows:
-                out.append(f"{source}: {len(ids)} orphan chunks")
-            elif set(rows[source].chunk_ids) != ids:
-                out.append(f"{source}: store has {len(ids)} chunks, manifest records {len(rows[source].chunk_ids)}")
-        for source, rec in rows.items():
-            if rec.status == "pending":
-                out.append(f"{source}: left pending")
-            elif rec.status == "indexed" and not (rec.chunk_ids and stored.get(source) == set(rec.chunk_ids)):
-                out.append(f"{source}: indexed without its chunks")
-        seen: set[tuple[str, object]] = set()
-        for _, md in metadata:
-            key = (str(md.get("source", "")), md.get("chunk_index"))
-            if key in seen:  # two versions of one file interleaved: old chunks left behind
-                out.append(f"{key[0]}: chunk {key[1]} stored twice")
-            seen.add(key)
-        return out
+        """See :meth:`ingest.repair.Repair.problems`."""
+        return self.repair.problems()
 
     def prune(self) -> list[str]:
         """Remove documents whose files no longer exist; returns their sources."""
-        with self._lock, self._versions_kept():
+        with self._lock, self.versions.kept():
             return self._prune()
 
     def _prune(self) -> list[str]:
@@ -417,7 +322,7 @@ class Ingestor:
         Returns:
             False when nothing was known about ``source``.
         """
-        with self._lock, self._versions_kept():
+        with self._lock, self.versions.kept():
             return self._remove(source)
 
     def _remove(self, source: str) -> bool:
