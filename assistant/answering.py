@@ -486,6 +486,13 @@ class ExtractiveAnswerer:
             if id(c) not in chosen:
                 c.score -= self.MEANING_WEIGHT
 
+    def _about_subject(self, cands: Sequence[Candidate]) -> list[Candidate]:
+        """The candidates that speak about the question's subject (:meth:`_on_subject`),
+        judged against the best of ``cands``."""
+        best_cover = max((c.cover for c in cands), default=0.0)
+        best_meaning = max((c.meaning for c in cands if c.meaning is not None), default=None)
+        return [c for c in cands if self._on_subject(c, best_cover, best_meaning)]
+
     def _on_subject(self, c: Candidate, best_cover: float, best_meaning: float | None) -> bool:
         """Whether a sentence speaks about the question's subject: it names a good part of it
         (``subject``, or nearly as much as the sentence that names most; a sentence inherits
@@ -514,9 +521,7 @@ class ExtractiveAnswerer:
         sentence the answer would quote first (``first``) is about it by definition."""
         if slot in first.filled:
             return first
-        best_cover = max((c.cover for c in cands), default=0.0)
-        best_meaning = max((c.meaning for c in cands if c.meaning is not None), default=None)
-        stating = [c for c in cands if slot in c.filled and self._on_subject(c, best_cover, best_meaning)]
+        stating = [c for c in self._about_subject(cands) if slot in c.filled]
         return max(stating, key=lambda c: c.score) if stating else None
 
     def _choose(self, ask: Ask, cands: list[Candidate], pool: Pool) -> list[Candidate]:
@@ -648,14 +653,14 @@ class ExtractiveAnswerer:
         parts = asked_parts(shown)
         if not parts or self.similarity is None:
             return chosen
-        best_cover = max((c.cover for c in cands), default=0.0)
-        best_meaning = max((c.meaning for c in cands if c.meaning is not None), default=None)
-        on_subject = [c for c in cands if self._on_subject(c, best_cover, best_meaning)]
+        on_subject = self._about_subject(cands)
+        subject_ids = {id(c) for c in on_subject}
+        others = [(c, normalise(c.text)) for c in cands if id(c) not in subject_ids]
         added: list[Candidate] = []
         for part, slots in parts:
             said = normalise(part)
             own_terms = [t for terms in (weights.core, weights.story) for t in terms if t in said]
-            about = on_subject + [c for c in cands if c not in on_subject and any(self._has(t, normalise(c.text)) for t in own_terms)]
+            about = on_subject + [c for c, norm in others if any(self._has(t, norm) for t in own_terms)]
             if slots and slots[0] is not Slot.YESNO:
                 competing = [c for c in about if slots[0] in c.filled]
             else:

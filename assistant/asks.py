@@ -372,11 +372,11 @@ def asked_parts(question: str) -> tuple[tuple[str, tuple[Slot, ...]], ...]:
     out = []
     for part in parts:
         clauses = [c for c in _CLAUSE.split(part) if c.strip()]
-        asking = [i for i, c in enumerate(clauses) if _ASK_MARK.search(_asking_words(normalise(c)))]
-        if not asking:
+        first = next((i for i, c in enumerate(clauses) if _ASK_MARK.search(_asking_words(normalise(c)))), None)
+        if first is None:
             continue
         # The part from its first asking clause on: "听说手机上能办，在哪办" asks where.
-        part = "，".join(clauses[asking[0]:])
+        part = "，".join(clauses[first:])
         out.append((part, _slots(_asking_words(normalise(part)))[0]))
     return tuple(out) if len(out) >= 2 else ()
 

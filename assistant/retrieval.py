@@ -535,26 +535,6 @@ def to_document(hit: ScoredChunk) -> Document:
     return Document(id=hit.chunk.id, page_content=hit.chunk.text, metadata=md)
 
 
-_SCORE_KEYS = ("rrf_score", "dense_score", "lexical_score", "dense_rank", "lexical_rank", "rerank_score")
-
-
-def from_document(doc: Document) -> ScoredChunk:
-    """Inverse of :func:`to_document`."""
-    md = dict(doc.metadata)
-    scores = {k: md.pop(k, None) for k in _SCORE_KEYS}
-    neighbours = [Chunk(id=n["id"], text=n["text"], metadata=dict(n["metadata"])) for n in md.pop("neighbours", None) or ()]
-    return ScoredChunk(
-        Chunk(id=doc.id or "", text=doc.page_content, metadata=md),
-        score=scores["rrf_score"] or 0.0,
-        dense_score=scores["dense_score"],
-        lexical_score=scores["lexical_score"],
-        dense_rank=scores["dense_rank"],
-        lexical_rank=scores["lexical_rank"],
-        rerank_score=scores["rerank_score"],
-        neighbours=neighbours,
-    )
-
-
 class HybridRetriever(BaseRetriever):
     """LangChain retriever over :class:`HybridSearcher`; returns ``k`` Documents, best first.
 

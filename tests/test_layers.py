@@ -42,7 +42,13 @@ def imports_of(path: Path, module: str) -> set[str]:
                 base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
             found.add(base)
             found.update(f"{base}.{a.name}" for a in node.names)
-    return {m for m in found if m.split(".")[0] in PACKAGES and (ROOT / (m.replace(".", "/") + ".py")).exists() or (ROOT / m.replace(".", "/") / "__init__.py").exists() and m.split(".")[0] in PACKAGES}
+    return {m for m in found if m.split(".")[0] in PACKAGES and _is_module(m)}
+
+
+def _is_module(name: str) -> bool:
+    """Whether ``name`` is a module or package of this checkout (not a name imported from one)."""
+    path = ROOT / name.replace(".", "/")
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
 
 
 def modules() -> dict[str, Path]:

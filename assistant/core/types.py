@@ -60,19 +60,18 @@ class ChunkMeta:
     @classmethod
     def from_flat(cls, flat: Mapping[str, Any]) -> "ChunkMeta":
         """Read Chroma's flat dict; missing or empty values take the defaults."""
-        known = {f.name: f for f in fields(cls) if f.name != "extra"}
         values: dict[str, Any] = {}
-        for name, f in known.items():
+        for name, is_int in _META_FIELDS.items():
             value = flat.get(name)
             if value is None or value == "":
                 continue
-            values[name] = int(value or 0) if f.type in ("int", int) else str(value)
-        extra = tuple(sorted((k, v) for k, v in flat.items() if k not in known))
+            values[name] = int(value or 0) if is_int else str(value)
+        extra = tuple(sorted((k, v) for k, v in flat.items() if k not in _META_FIELDS))
         return cls(**values, extra=extra)
 
     def to_flat(self) -> dict[str, Any]:
         """Chroma's flat dict: every known field that is set, then ``extra``."""
-        flat = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra" and getattr(self, f.name) not in ("", 0)}
+        flat = {name: getattr(self, name) for name in _META_FIELDS if getattr(self, name) not in ("", 0)}
         flat.update(self.extra)
         return flat
 
@@ -82,6 +81,10 @@ class ChunkMeta:
         if not self.replaced_by:
             return ""
         return f"已被{self.replaced_by}替代" if named else "已被替代"
+
+
+#: ChunkMeta's stored fields (``extra`` aside), each with whether Chroma holds it as an int.
+_META_FIELDS = {f.name: f.type in ("int", int) for f in fields(ChunkMeta) if f.name != "extra"}
 
 
 @dataclass(frozen=True)
