@@ -21,7 +21,7 @@ from assistant.evidence import is_clutter, is_title_line, years_of
 from assistant.core.injection import addresses_assistant
 from assistant.prompts import Prompts
 from assistant.core.regions import applies_to, chunk_regions, districts_in, with_provinces
-from assistant.core.text import normalise, to_simplified
+from assistant.core.text import Tokenizer, normalise, to_simplified
 from assistant.core.types import Answer, Chunk, ScoredChunk
 from assistant.citing import AnswerWriter
 from assistant.sentences import (
@@ -151,6 +151,7 @@ class ExtractiveAnswerer:
         prompts: templates ``extractive_answer`` (``lead``, ``points``), ``refusal``
             (``question``, ``hotline``), ``region_refusal``, ``figure_missing`` and
             ``neighbour_year``.
+        tokenizer: cuts questions into terms (the one the index was searched with).
         term_weight: idf of a term in the index (BM25), used to weigh question terms.
         policy: relevance thresholds.
         hotline: number named in refusals.
@@ -173,6 +174,7 @@ class ExtractiveAnswerer:
     def __init__(
         self,
         prompts: Prompts,
+        tokenizer: Tokenizer,
         term_weight: Callable[[str], float],
         policy: RelevancePolicy = RelevancePolicy(),
         hotline: str = "12345",
@@ -186,6 +188,7 @@ class ExtractiveAnswerer:
         specificity: Callable[[str], Callable[[str], float]] | None = None,
     ):
         self.prompts = prompts
+        self.tokenizer = tokenizer
         self.writer = AnswerWriter(prompts, hotline)
         self.synonyms = synonyms or (lambda term: ())
         self.term_weight = term_weight
@@ -211,10 +214,10 @@ class ExtractiveAnswerer:
     def _read(self, question: str, focus: str | None) -> tuple[Ask, Ask | None]:
         """(the question read with its conversation, the typed follow-up read alone or None)."""
         year = self.this_year()
-        searched = read_question(question, year)
+        searched = read_question(question, year, self.tokenizer)
         if not focus or focus == question:
             return searched, None
-        typed = read_question(focus, year)
+        typed = read_question(focus, year, self.tokenizer)
         if set(typed.slots) <= {Slot.YESNO} and asks_as_before(focus):
             # "那在读小学的孩子呢？" after "大人一年要交多少钱？" asks the same about another
             # subject: what is asked, and how, is the earlier turn's.

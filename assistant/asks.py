@@ -17,7 +17,7 @@ from enum import Enum
 
 from assistant.quantities import Quantity, brackets, stated_quantities, without_held_conditions
 from assistant.core.regions import regions_in
-from assistant.core.text import normalise, query_terms, sentences
+from assistant.core.text import Tokenizer, normalise, sentences
 
 #: Chinese and Arabic numerals as policies write them (after NFKC: full-width digits are ASCII).
 CN_DIGITS = "零〇一二两三四五六七八九十百千万亿"
@@ -209,7 +209,7 @@ class Ask:
         return len(self.text) >= LONG_QUESTION
 
 
-def read_question(question: str, this_year: int) -> Ask:
+def read_question(question: str, this_year: int, tokenizer: Tokenizer) -> Ask:
     """Read ``question``: its slots, years, regions, topic terms and asking clause.
 
     A long question is read the way a person hears it: the story sets the scene, and what is
@@ -218,6 +218,7 @@ def read_question(question: str, this_year: int) -> Ask:
 
     Args:
         this_year: the year 今年 means (the current year in the product; fixed in tests).
+        tokenizer: cuts the topic terms.
     """
     asking = normalise(asking_sentences(question))
     slots, spans = _slots(_asking_words(asking))
@@ -237,8 +238,8 @@ def read_question(question: str, this_year: int) -> Ask:
         slots=slots,
         years=frozenset(years_in(question, this_year)),
         regions=frozenset(regions_in(question)),
-        topic_terms=topic_terms(question, spans),
-        clause_terms=topic_terms(clause, spans),
+        topic_terms=topic_terms(question, tokenizer, spans),
+        clause_terms=topic_terms(clause, tokenizer, spans),
         clause=clause,
         asked_spans=spans,
         quantities=stated_quantities(text),
@@ -295,7 +296,7 @@ def _lookup_slots(text: str) -> tuple[tuple[Slot, ...], tuple[str, ...]]:
     return slots, tuple(phrase for _, _, phrase in found)
 
 
-def topic_terms(text: str, asked: tuple[str, ...] = ()) -> tuple[str, ...]:
+def topic_terms(text: str, tokenizer: Tokenizer, asked: tuple[str, ...] = ()) -> tuple[str, ...]:
     """Search terms of ``text`` once the phrases that ask (``asked``), region names and years
     are taken out: what the question is about."""
     text = normalise(text)
@@ -303,7 +304,7 @@ def topic_terms(text: str, asked: tuple[str, ...] = ()) -> tuple[str, ...]:
         text = text.replace(phrase, " ")
     text = _REGION_MENTION.sub(" ", _drop_regions(text))
     text = _YEAR.sub(" ", text)
-    return tuple(t for t in query_terms(text) if t not in _NOT_TOPIC)
+    return tuple(t for t in tokenizer.query_terms(text) if t not in _NOT_TOPIC)
 
 
 #: Words of quantity and time that say how often or how much, never what about: "每个月",

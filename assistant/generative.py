@@ -21,8 +21,8 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from assistant.answering import ExtractiveAnswerer
 from assistant.core.injection import addresses_assistant, withhold
 from assistant.prompts import Prompts
-from assistant.query import contextualise, turn_text
-from assistant.core.text import after_overlap, normalise, query_terms, sentences
+from assistant.query import turn_text
+from assistant.core.text import Tokenizer, after_overlap, normalise, sentences
 from assistant.core.types import Answer, Chunk, Citation, ScoredChunk
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def format_sources(hits: Sequence[ScoredChunk]) -> str:
     return "\n\n".join(blocks)
 
 
-def supported(claim: str, sources: Sequence[str]) -> bool:
+def supported(claim: str, sources: Sequence[str], tokenizer: Tokenizer) -> bool:
     """Whether ``sources`` (the texts a sentence cites) back ``claim``.
 
     Every figure of the claim must appear in a source, and at least :data:`MIN_SUPPORT` of
@@ -73,17 +73,17 @@ def supported(claim: str, sources: Sequence[str]) -> bool:
     digits = re.sub(r"[,，\s]", "", hay)
     if any(f not in digits for f in _FIGURE.findall(normalise(_MARKER.sub("", claim)))):
         return False
-    terms = query_terms(_MARKER.sub("", claim))
+    terms = tokenizer.query_terms(_MARKER.sub("", claim))
     if not terms:
         return True
     return sum(t in hay for t in terms) / len(terms) >= MIN_SUPPORT
 
 
-def _supporting_sentence(claim: str, chunk: Chunk) -> str:
+def _supporting_sentence(claim: str, chunk: Chunk, tokenizer: Tokenizer) -> str:
     """The sentence of ``chunk`` sharing most terms with ``claim`` (what a user checks)."""
-    wanted = set(query_terms(_MARKER.sub("", claim)))
+    wanted = set(tokenizer.query_terms(_MARKER.sub("", claim)))
     options = [s for s in sentences(chunk.text) if len(s) >= 6 and not addresses_assistant(s)] or [chunk.text.strip()]
-    best = max(options, key=lambda s: (len(wanted & set(query_terms(s))), -options.index(s)))
+    best = max(options, key=lambda s: (len(wanted & set(tokenizer.query_terms(s))), -options.index(s)))
     return best[:180]
 
 
@@ -169,7 +169,7 @@ class GenerativeAnswerer:
             marks = [int(n) for n in _MARKER.findall(sentence)]
             valid = [n for n in dict.fromkeys(marks) if 1 <= n <= len(hits)]
             bare = _MARKER.sub("", sentence).strip()
-            if marks and (not valid or not supported(bare, [texts[n - 1] for n in valid])):
+            if marks and (not valid or not supported(bare, [texts[n - 1] for n in valid], self.extractive.tokenizer)):
                 flagged.append(bare)
                 continue
             if not marks and _FIGURE.search(bare):
@@ -188,7 +188,7 @@ class GenerativeAnswerer:
         text = _MARKER.sub(lambda m: f"[{renumber[int(m.group(1))]}]", "".join(_join(kept)))
         citations = [
             Citation(n=renumber[old], chunk=hits[old - 1].chunk,
-                     quote=_supporting_sentence(claims[old], hits[old - 1].chunk), score=hits[old - 1].score)
+                     quote=_supporting_sentence(claims[old], hits[old - 1].chunk, self.extractive.tokenizer), score=hits[old - 1].score)
             for old in cited
         ]
         return Answer(question=question, text=text.strip(), citations=citations, flagged=flagged)
@@ -215,16 +215,17 @@ class LlmRewriter:
     Args:
         chat_model: any LangChain chat model.
         prompts: the prompt folder.
+        fallback: the rule-based rewrite used when the model fails (``contextualise`` with
+            the service's tokenizer).
         turns: how many earlier turns the model sees (the latest ones).
-        fallback: the rule-based rewrite used when the model fails.
     """
 
     def __init__(
         self,
         chat_model: BaseChatModel,
         prompts: Prompts,
+        fallback: Callable[[str, Sequence[object]], str],
         turns: int = 6,
-        fallback: Callable[[str, Sequence[object]], str] = contextualise,
     ):
         self.chat_model = chat_model
         self.prompts = prompts

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import sparse
 
-from assistant.core.text import terms
+from assistant.core.text import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class TermCounts(NamedTuple):
 
 
 def term_counts(words: Sequence[str], vocab: dict[str, int]) -> TermCounts:
-    """``words`` (a text's terms, :func:`assistant.core.text.terms`) as a bag of ids in ``vocab``;
+    """``words`` (a text's terms, :meth:`assistant.core.text.Tokenizer.terms`) as a bag of ids in ``vocab``;
     new terms are added to ``vocab``."""
     ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in words), dtype=np.int32, count=len(words))
     distinct, counts = np.unique(ids, return_counts=True)
@@ -75,14 +75,17 @@ class BM25Index:
     Args:
         ids: one id per text.
         texts: the texts to index (same length as ``ids``).
+        tokenizer: cuts the texts into terms.
         k1, b: BM25 parameters.
     """
 
-    def __init__(self, ids: Sequence[str], texts: Sequence[str], k1: float = 1.5, b: float = 0.75):
+    def __init__(
+        self, ids: Sequence[str], texts: Sequence[str], tokenizer: Tokenizer, k1: float = 1.5, b: float = 0.75
+    ):
         if len(ids) != len(texts):
             raise ValueError("ids and texts differ in length")
         vocab: dict[str, int] = {}
-        bags = [term_counts(terms(text), vocab) for text in texts]
+        bags = [term_counts(tokenizer.terms(text), vocab) for text in texts]
         self._build(ids, stack_bags(bags), vocab, k1, b)
 
     @classmethod
@@ -156,7 +159,7 @@ class TermCache:
     nothing it has seen.
 
     Keys are SHA-1 digests of the text; values the terms joined by U+001F. The cache belongs
-    to one tokenizer (``fingerprint``: :func:`assistant.core.text.tokenizer_fingerprint`); opened
+    to one tokenizer (``fingerprint``: :attr:`assistant.core.text.Tokenizer.fingerprint`); opened
     with another, it starts empty. It is only ever a shortcut: when the file cannot be read
     or written (locked by another process for over 30 s, damaged), terms are made afresh
     and a warning is logged.

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from assistant.filters import SearchFilters
 from assistant.query import TermMap
 from assistant.retrieval import HybridSearcher
-from assistant.core.text import normalise, query_terms
+from assistant.core.text import normalise
 from assistant.core.types import Answer, Chunk
 from assistant.core.versions import in_force
 
@@ -50,7 +50,7 @@ class Lookup:
         if not query:
             return []
         expanded = self.term_map.expand(query) if self.term_map is not None else query
-        wanted = query_terms(expanded)
+        wanted = self.searcher.tokenizer.query_terms(expanded)
         out = []
         for hit in self.searcher.search(query, k, filters):
             hay = normalise(hit.chunk.text)

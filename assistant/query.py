@@ -15,7 +15,7 @@ from typing import Any
 
 from assistant import asks
 from assistant.core.regions import regions_in
-from assistant.core.text import normalise, query_terms
+from assistant.core.text import Tokenizer, normalise
 
 #: The team's map from everyday words to official policy terms.
 TERM_MAP = Path(__file__).with_name("data") / "term_map.tsv"
@@ -39,7 +39,9 @@ def turn_text(turn: Any) -> tuple[str, str]:
     return str(role), str(content or "")
 
 
-def contextualise(question: str, history: Sequence[Any] = (), known: Callable[[str], bool] | None = None) -> str:
+def contextualise(
+    question: str, history: Sequence[Any] = (), *, tokenizer: Tokenizer, known: Callable[[str], bool] | None = None
+) -> str:
     """The search text for ``question`` given earlier turns (oldest first).
 
     A self-contained question is returned unchanged. A follow-up gets the last earlier user
@@ -55,6 +57,7 @@ def contextualise(question: str, history: Sequence[Any] = (), known: Callable[[s
     question; "批下来以后每个月什么时候发钱？" is not).
 
     Args:
+        tokenizer: cuts the turn into terms.
         known: whether the index holds a term; without it, a turn of fewer than two terms is a
             follow-up.
     """
@@ -63,7 +66,7 @@ def contextualise(question: str, history: Sequence[Any] = (), known: Callable[[s
     if not previous:
         return question
     earlier = previous[-1].strip()
-    if _FOLLOW_UP.match(question) or _names_no_subject(question, earlier, known):
+    if _FOLLOW_UP.match(question) or _names_no_subject(question, earlier, known, tokenizer):
         if regions_in(question):
             for name in sorted(regions_in(earlier), key=len, reverse=True):
                 earlier = re.sub(f"{re.escape(name)}(?:省|市|自治区)?", "", earlier)
@@ -75,8 +78,8 @@ def contextualise(question: str, history: Sequence[Any] = (), known: Callable[[s
 SHORT_TURN = 25
 
 
-def _names_no_subject(question: str, earlier: str, known: Callable[[str], bool] | None) -> bool:
-    terms = query_terms(question)
+def _names_no_subject(question: str, earlier: str, known: Callable[[str], bool] | None, tokenizer: Tokenizer) -> bool:
+    terms = tokenizer.query_terms(question)
     if known is None:
         return len(terms) < _MIN_TERMS
     if len(question) > SHORT_TURN:

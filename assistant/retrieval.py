@@ -6,12 +6,10 @@ the sum over retrievers of ``1 / (k + rank)``, rank counted from 1; k = 60 in th
 
 from __future__ import annotations
 
-import functools
-import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -23,12 +21,13 @@ from pydantic import ConfigDict
 
 from assistant.filters import SearchFilters
 from assistant.asks import LONG_QUESTION
-from assistant.lexical import BagBlock, BM25Index, TermCache, stack_bags, term_counts
+from assistant.catalogue import Catalogue, Snapshot, section_key
+from assistant.lexical import BM25Index, TermCache
 from assistant.query import TermMap, years_in
 from assistant.core.regions import chunk_regions, regions_in, with_provinces
 from assistant.reranking import CrossEncoderReranker
 from assistant.core.store import ChromaStore, Journal
-from assistant.core.text import normalise, query_terms, terms, to_simplified
+from assistant.core.text import Tokenizer, normalise, to_simplified
 from assistant.core.types import Chunk, ScoredChunk
 from assistant.core.versions import REPLACED_BY, REPLACED_ON, version_key
 
@@ -69,6 +68,7 @@ class HybridSearcher:
 
     Args:
         store: the vector store.
+        tokenizer: cuts chunks and queries into BM25 terms.
         fetch_k: candidates taken from each retriever before fusion.
         rrf_k: the RRF constant.
         term_map: adds official terms to the BM25 query of everyday questions (外地看病 →
@@ -98,6 +98,7 @@ class HybridSearcher:
     def __init__(
         self,
         store: ChromaStore,
+        tokenizer: Tokenizer,
         fetch_k: int = 30,
         rrf_k: int = 60,
         term_map: TermMap | None = None,
@@ -109,6 +110,7 @@ class HybridSearcher:
         term_cache: TermCache | None = None,
     ):
         self.store = store
+        self.tokenizer = tokenizer
         self.term_map = term_map
         self.fetch_k = fetch_k
         self.rrf_k = rrf_k
@@ -118,15 +120,15 @@ class HybridSearcher:
         self.reranker = reranker
         self.refresh_seconds = refresh_seconds
         self._build_lock = threading.Lock()
-        self._snap: _Snapshot | None = None
-        self._catalogue = _Catalogue(term_cache)
+        self._snap: Snapshot | None = None
+        self._catalogue = Catalogue(tokenizer, term_cache)
         self._checked_at = 0.0
         self._counted_at = 0.0
         self._suspect: tuple[str, int] | None = None
         self._reload_all = False
         self._last_build = 0.0
 
-    def _news(self, snap: "_Snapshot") -> Journal | None:
+    def _news(self, snap: "Snapshot") -> Journal | None:
         """The journal when the collection changed since ``snap`` was built, else None."""
         if self.store.version != snap.version:
             return self.store.last_journal  # this process wrote: no need to ask
@@ -153,7 +155,7 @@ class HybridSearcher:
                 return journal
         return None
 
-    def _snapshot(self) -> "_Snapshot":
+    def _snapshot(self) -> "Snapshot":
         """The lexical index and chunk catalogue for the collection's current content.
 
         One thread brings them up to date at a time, re-reading only the documents the
@@ -227,7 +229,7 @@ class HybridSearcher:
         vector = self.store.embed_query(to_simplified(question))
         dense = self.store.nearest(vector, self.fetch_k, ids=allowed)
         lexical_query = self.term_map.expand(question) if self.term_map is not None else question
-        lexical = bm25.search(query_terms(lexical_query), self.fetch_k, mask=mask)
+        lexical = bm25.search(self.tokenizer.query_terms(lexical_query), self.fetch_k, mask=mask)
         fused = reciprocal_rank_fusion([[c.id for c, _ in dense], [cid for cid, _ in lexical]], self.rrf_k)
         found: dict[str, ScoredChunk] = {}
         for rank, (chunk, cos) in enumerate(dense, start=1):
@@ -266,12 +268,12 @@ class HybridSearcher:
             _add_siblings(ranked, candidates[: self.sibling_depth])
         return ranked
 
-    def neighbours(self, chunk: Chunk, snap: "_Snapshot | None" = None) -> list[Chunk]:
+    def neighbours(self, chunk: Chunk, snap: "Snapshot | None" = None) -> list[Chunk]:
         """The other chunks of ``chunk``'s article, then the chunks around it in its file
         (the next article often goes on with the matter: 受理, then 审核, then 审批), nearest
         first, up to ``neighbour_chars``; returned in document order."""
         snap = snap or self._snapshot()
-        article = snap.sections.get(_section_key(chunk), []) if _section_key(chunk)[1] != "file" else []
+        article = snap.sections.get(section_key(chunk), []) if section_key(chunk)[1] != "file" else []
         document = snap.sections.get((chunk.meta.source, "file"), [])
         picked: list[Chunk] = []
         used = 0
@@ -287,179 +289,6 @@ class HybridSearcher:
                 used += len(group[i].text)
                 picked.append(group[i])
         return sorted(picked, key=lambda c: c.meta.chunk_index)
-
-
-@dataclass
-class _Snapshot:
-    """BM25 index and chunk catalogue built from one state of the collection: journal point
-    (``epoch``, ``seq``) and this process's write counter (``version``)."""
-
-    epoch: str
-    seq: int
-    version: int
-    bm25: BM25Index
-    chunks: dict[str, Chunk]
-    sections: dict[tuple[str, str], list[Chunk]]
-    masks: dict[SearchFilters, np.ndarray] = field(default_factory=dict)
-
-    #: Filters whose masks are kept; hotline date ranges vary, and each mask is one byte a chunk.
-    MAX_MASKS = 32
-
-    def mask(self, filters: SearchFilters) -> np.ndarray:
-        """Booleans in ``bm25.ids`` order: which chunks pass ``filters`` (the last
-        :attr:`MAX_MASKS` filters cached)."""
-        if filters not in self.masks:
-            if len(self.masks) >= self.MAX_MASKS:
-                self.masks.pop(next(iter(self.masks)))
-            self.masks[filters] = np.fromiter(
-                (filters.accepts(self.chunks[cid]) for cid in self.bm25.ids), dtype=bool, count=len(self.bm25)
-            )
-        return self.masks[filters]
-
-
-class _Catalogue:
-    """The collection's chunks as this process knows them, grouped by document, with each
-    document's BM25 bags of term ids, so a change to one document reads (or makes) the terms
-    of that document only.
-
-    Kept lean, since it holds every chunk: terms live only stacked per document, and the
-    metadata strings the chunks of a document repeat (source, title, region, dates) are
-    shared.
-    """
-
-    #: Chunks whose terms are read from the cache (or made) at a time: as lists of strings,
-    #: the terms of a 400-character chunk take about 18 kB, nearly 2 GB for 100k chunks.
-    TERM_SLICE = 1000
-
-    def __init__(self, cache: TermCache | None = None) -> None:
-        self.cache = cache
-        self.vocab: dict[str, int] = {}
-        self.by_source: dict[str, list[Chunk]] = {}
-        #: each document's chunks' bags of terms, stacked in chunk order: a refresh joins
-        #: one block per document instead of one array per chunk
-        self.blocks: dict[str, BagBlock] = {}
-        self.sections: dict[str, dict[tuple[str, str], list[Chunk]]] = {}
-
-    def load(self, chunks: Sequence[Chunk]) -> None:
-        """Start over from every chunk of the collection. The vocabulary starts over too
-        (terms of texts gone since would otherwise stay in it for good); terms come back from
-        the term cache (without one, they are made again)."""
-        before = self.vocab, self.by_source, self.blocks, self.sections
-        self.vocab, self.by_source, self.blocks, self.sections = {}, {}, {}, {}
-        try:
-            self._add(chunks)
-        except BaseException:  # a half-built catalogue would serve a fraction of the corpus
-            self.vocab, self.by_source, self.blocks, self.sections = before
-            raise
-
-    def replace(self, sources: set[str], chunks: Sequence[Chunk]) -> None:
-        """Make documents ``sources`` hold exactly ``chunks`` (none: the document is gone)."""
-        for source in sources:
-            self.by_source.pop(source, None)
-            self.blocks.pop(source, None)
-            self.sections.pop(source, None)
-        self._add(chunks)
-
-    def _add(self, chunks: Sequence[Chunk]) -> None:
-        grouped: dict[str, list[Chunk]] = {}
-        for c in chunks:
-            _share_strings(c.metadata)
-            grouped.setdefault(c.meta.source, []).append(c)
-        batch: list[tuple[str, list[Chunk]]] = []
-        size = 0
-        for source, group in grouped.items():
-            batch.append((source, group))
-            size += len(group)
-            if size >= self.TERM_SLICE:
-                self._index(batch)
-                batch, size = [], 0
-                _release_freed_memory()  # only loads this large leave much behind
-        self._index(batch)
-        if len(chunks) >= self.TERM_SLICE:
-            _release_freed_memory()
-
-    def _index(self, documents: list[tuple[str, list[Chunk]]]) -> None:
-        """Terms (from the cache, else made and cached), blocks and sections of ``documents``."""
-        texts = [[c.context_text() for c in group] for _, group in documents]
-        keys = [[TermCache.key(t) for t in per_doc] for per_doc in texts]
-        wanted = [k for per_doc in keys for k in per_doc]
-        cached = self.cache.get_many(wanted) if self.cache and wanted else {}
-        made: dict[str, list[str]] = {}
-        for (source, group), per_doc, doc_keys in zip(documents, texts, keys):
-            bags = []
-            for text, key in zip(per_doc, doc_keys):
-                found = cached.get(key, made.get(key))
-                if found is None:
-                    found = made[key] = terms(text)
-                bags.append(term_counts(found, self.vocab))
-            self.by_source[source] = group
-            self.blocks[source] = stack_bags(bags)
-            self.sections[source] = _sections(group)
-        if self.cache and made:
-            self.cache.put_many(made)
-
-    def snapshot(self, epoch: str, seq: int, version: int) -> _Snapshot:
-        everything = [c for group in self.by_source.values() for c in group]
-        return _Snapshot(
-            epoch=epoch, seq=seq, version=version,
-            bm25=BM25Index.from_blocks([c.id for c in everything], [self.blocks[s] for s in self.by_source], self.vocab),
-            chunks={c.id: c for c in everything},
-            sections={key: group for per_source in self.sections.values() for key, group in per_source.items()},
-        )
-
-
-def _release_freed_memory() -> None:
-    """Give memory freed by the C allocator back to the system now (glibc's ``malloc_trim``;
-    elsewhere nothing). Loading 100k chunks frees many small objects between the ones it
-    keeps, and without this the process kept about 280 MB it no longer used (measured at
-    99,359 chunks)."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-@functools.cache
-def _malloc_trim():
-    try:
-        import ctypes
-
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-def _share_strings(metadata: dict[str, Any]) -> None:
-    """Make ``metadata``'s keys and string values the interned copies, in place: every chunk
-    of a document repeats its source, title, region and dates, and Chroma hands each chunk
-    copies of its own."""
-    items = [(sys.intern(k), sys.intern(v) if isinstance(v, str) else v) for k, v in metadata.items()]
-    metadata.clear()
-    metadata.update(items)
-
-
-def _section_key(chunk: Chunk) -> tuple[str, str]:
-    md = chunk.metadata
-    article = str(md.get("article") or "")
-    if article and "至" not in article:
-        return str(md.get("source", "")), "article:" + article
-    # Without a single article, the neighbours are the chunks next to it in the file.
-    return str(md.get("source", "")), "file"
-
-
-def _sections(chunks: Sequence[Chunk]) -> dict[tuple[str, str], list[Chunk]]:
-    """Chunks grouped by (source, article) and by (source, "file"), each group in document order."""
-    groups: dict[tuple[str, str], list[Chunk]] = {}
-    for c in chunks:
-        source = str(c.metadata.get("source", ""))
-        groups.setdefault((source, "file"), []).append(c)
-        key = _section_key(c)
-        if key[1] != "file":
-            groups.setdefault(key, []).append(c)
-    for group in groups.values():
-        # Over every chunk of the collection: the flat value, not the typed metadata that
-        # a chunk keeps once read (memory grows with the collection).
-        group.sort(key=lambda c: int(c.metadata.get("chunk_index") or 0))
-    return {key: group for key, group in groups.items() if len(group) > 1}
 
 
 def _prefer_in_force(ranked: list[ScoredChunk], years: set[int]) -> list[ScoredChunk]:

@@ -16,7 +16,7 @@ import threading
 from functools import lru_cache
 from typing import Callable
 
-from assistant.core.text import normalise
+from assistant.core.text import Tokenizer, normalise
 
 #: jieba part-of-speech tags of words that place, count, connect or point, and so never say
 #: what a question is about: adverbs (d), conjunctions (c), pronouns (r), prepositions (p),
@@ -36,6 +36,7 @@ class TermSpecificity:
     the table's median, 11.95, so a rare policy term keeps its full weight).
 
     Args:
+        tokenizer: tags the question (its taught policy terms are tagged ``x``, content).
         floor: what a function word counts; not 0, so that a mis-tagged word ("同意" is
             tagged as an adverb) still counts a little.
         low, high: general idf from which a content word starts to count more than
@@ -49,7 +50,10 @@ class TermSpecificity:
     in the answer 0.644 -> 0.653 against floor 0.25 for every word below idf 3.5.
     """
 
-    def __init__(self, floor: float = 0.25, low: float = 2.5, high: float = 5.5, content_floor: float = 0.4):
+    def __init__(
+        self, tokenizer: Tokenizer, floor: float = 0.25, low: float = 2.5, high: float = 5.5, content_floor: float = 0.4
+    ):
+        self.tokenizer = tokenizer
         self.floor = floor
         self.content_floor = content_floor
         self.low = low
@@ -71,11 +75,9 @@ class TermSpecificity:
         return self._idf, self._median
 
     def _tag(self, question: str) -> dict[str, str]:
-        import jieba.posseg
-
         tags: dict[str, str] = {}
-        for pair in jieba.posseg.cut(question):
-            tags.setdefault(pair.word, pair.flag)
+        for word, flag in self.tokenizer.tagged(question):
+            tags.setdefault(word, flag)
         return tags
 
     def general_idf(self, term: str) -> float:

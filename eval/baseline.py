@@ -23,6 +23,7 @@ from assistant.query import contextualise
 from assistant.core.settings import Settings
 from assistant.core.store import ChromaStore, open_client
 from assistant.core.types import Answer, Chunk, ScoredChunk
+from assistant.core.text import Tokenizer
 from ingest.loaders import LoadError, load_file
 from ingest.pipeline import IngestReport, FileResult, expand_paths
 
@@ -45,7 +46,9 @@ class NaivePipeline:
         self.top_k = top_k
         self.store = ChromaStore(open_client(index_dir), "naive", embeddings, str(index_dir))
         self.splitter = RecursiveCharacterTextSplitter()  # the defaults, on purpose
-        self.answerer = ExtractiveAnswerer(prompts, term_weight=lambda term: 1.0, policy=policy, hotline=hotline)
+        # A tutorial chain has no term map: jieba's own dictionary only.
+        self.tokenizer = Tokenizer()
+        self.answerer = ExtractiveAnswerer(prompts, self.tokenizer, term_weight=lambda term: 1.0, policy=policy, hotline=hotline)
 
     @classmethod
     def from_settings(cls, settings: Settings, embeddings: LazyEmbeddings, index_dir: Path) -> "NaivePipeline":
@@ -104,7 +107,7 @@ class NaivePipeline:
         """Answer like a tutorial chain: the follow-up joined to the earlier question, dense
         top-k, the extractive answerer; the answer records the chunks it was given."""
         t0 = time.perf_counter()
-        query = contextualise(question, history)
+        query = contextualise(question, history, tokenizer=self.tokenizer)
         hits = self.search(query, self.top_k)
         t1 = time.perf_counter()
         answer = self.answerer.answer(query, hits)

@@ -25,6 +25,7 @@ from assistant.core.injection import RULES_FINGERPRINT, instructions_in, strip_i
 from assistant.core.store import WRITE_BATCH, ChromaStore
 from assistant.core.text import to_simplified
 from assistant.core.types import Chunk
+from ingest.duplicates import Duplicates
 from ingest.loaders import MAX_FILE_BYTES, SUPPORTED_SUFFIXES, DocumentLoader, EmptyDocument, LoadedDocument, LoadError
 from ingest.manifest import DocumentRecord, Manifest
 from ingest.metadata import extract_metadata, sidecar_metadata
@@ -190,6 +191,7 @@ class Ingestor:
         self._staged_hashes: set[str] = set()  # content and text hashes of staged documents
         self.versions = VersionPass(store)
         self.repair = Repair(store, manifest)
+        self.duplicates = Duplicates(store, manifest, self._flush, lambda digest: digest in self._staged_hashes)
         # One ingest at a time per process (the web app's uploads and the CLI share this).
         self._lock = threading.RLock()
 
@@ -339,38 +341,6 @@ class Ingestor:
                          ensure_ascii=False)
         return hashlib.sha256(key.encode()).hexdigest()
 
-    def _twin(self, source: str, digest: str, column: str) -> DocumentRecord | None:
-        """The indexed document with the same bytes or text; one whose file is gone (renamed,
-        moved) is removed instead, so the file at hand takes its place."""
-        if digest in self._staged_hashes:  # written first, so the manifest knows it as indexed
-            self._flush()
-        twin = self.manifest.indexed_with_hash(digest, other_than=source, column=column)
-        if twin and not Path(twin.source).exists():
-            self.store.delete(set(twin.chunk_ids) | set(twin.pending_ids))
-            self.manifest.remove([twin.source])
-            return None
-        return twin
-
-    @staticmethod
-    def _outranks(sidecar: dict, twin: DocumentRecord) -> bool:
-        """Of two copies, the one described by a SOURCES.tsv row is the one to index."""
-        return bool(sidecar) and not sidecar_metadata(Path(twin.source))
-
-    def _duplicate(self, path: Path, source: str, twin: DocumentRecord,
-                   content_hash: str, fingerprint: str, text_hash: str, old_ids: set[str], what: str) -> FileResult:
-        detail = f"{path}: same {what} as {Path(twin.source).name}; not indexed twice"
-        self.store.delete(old_ids)
-        self.manifest.put(DocumentRecord(source, content_hash, fingerprint, "duplicate", duplicate_of=twin.source,
-                                         error=detail, text_hash=text_hash))
-        return FileResult(source, "duplicate", 0, detail)
-
-    def _demote(self, twin: DocumentRecord, winner: Path) -> None:
-        """``twin`` gives way to ``winner`` (same content, better described): its chunks go."""
-        self.store.delete(set(twin.chunk_ids))
-        twin.status, twin.chunk_ids, twin.duplicate_of = "duplicate", [], str(winner.resolve())
-        twin.error = f"{Path(twin.source).name}: same content as {winner.name}, which SOURCES.tsv describes; not indexed twice"
-        self.manifest.put(twin)
-
     def _as_before(self, rec: DocumentRecord, fingerprint: str) -> FileResult | None:
         """The result for a file the manifest already holds with this ``fingerprint``, when
         nothing needs doing (indexed, skipped, or a copy of a document still indexed); None
@@ -381,9 +351,7 @@ class Ingestor:
             return FileResult(rec.source, "unchanged", rec.chunks, pages=rec.pages, ocr_pages=rec.ocr_pages)
         if rec.status == "skipped":
             return FileResult(rec.source, "skipped", 0, rec.error, pages=rec.pages, ocr_pages=rec.ocr_pages)
-        original = self.manifest.get(rec.duplicate_of) if rec.status == "duplicate" else None
-        same = original and (original.content_hash == rec.content_hash or (rec.text_hash and original.text_hash == rec.text_hash))
-        if same and original.status == "indexed" and Path(original.source).exists():
+        if self.duplicates.still_a_copy(rec):
             return FileResult(rec.source, "duplicate", 0, rec.error)
         return None
 
@@ -404,9 +372,10 @@ class Ingestor:
         if known is not None:
             return known
         old_ids = set(rec.chunk_ids) if rec else set(self.store.ids_where({"source": source}))
-        twin = self._twin(source, content_hash, "content_hash")
-        if twin and not self._outranks(sidecar, twin):
-            return self._duplicate(path, source, twin, content_hash, fingerprint, "", old_ids, "content")
+        twin = self.duplicates.twin(source, content_hash, "content_hash")
+        if twin and not self.duplicates.outranks(sidecar, twin):
+            detail = self.duplicates.record(path, twin, (content_hash, ""), fingerprint, old_ids, "content")
+            return FileResult(source, "duplicate", 0, detail)
         try:
             doc = self.loader.load(path, password, raw=raw)
         except EmptyDocument as exc:
@@ -426,9 +395,10 @@ class Ingestor:
         planted = instructions_in(doc.text)
         if planted:
             doc.pages = [(n, strip_instructions(t)) for n, t in doc.pages]
-        text_twin = None if twin else self._twin(source, text_hash, "text_hash")
-        if text_twin and not self._outranks(sidecar, text_twin):
-            return self._duplicate(path, source, text_twin, content_hash, fingerprint, text_hash, old_ids, "text")
+        text_twin = None if twin else self.duplicates.twin(source, text_hash, "text_hash")
+        if text_twin and not self.duplicates.outranks(sidecar, text_twin):
+            detail = self.duplicates.record(path, text_twin, (content_hash, text_hash), fingerprint, old_ids, "text")
+            return FileResult(source, "duplicate", 0, detail)
         twin = twin or text_twin
         base = _document_metadata(doc, sidecar, source=source, file_name=path.name, doc_id=content_hash[:16])
         chunks = self.splitter.split(doc, base)
@@ -450,7 +420,7 @@ class Ingestor:
         self._stage(_Staged(record, to_add, kept, old_ids - set(new_ids)))
         if twin:
             self._flush()
-            self._demote(twin, path)
+            self.duplicates.demote(twin, path)
         status = "unchanged" if not to_add and old_ids == set(new_ids) else ("updated" if old_ids else "added")
         detail = f"{path}: indexed instead of its copy {Path(twin.source).name} (SOURCES.tsv describes this one)" if twin else ""
         if planted and status != "unchanged":

@@ -1,7 +1,6 @@
 """Inputs beyond ../shared/corpus/bad: each gets a clear one-line error or a sensible result,
 and the rest of the batch is still ingested."""
 
-import io
 import zipfile
 from pathlib import Path
 

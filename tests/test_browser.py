@@ -2,7 +2,6 @@
 loopback. Each saves screenshots under test-artifacts/ at desktop and phone width."""
 
 import shutil
-from pathlib import Path
 
 import pytest
 

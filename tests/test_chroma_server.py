@@ -37,8 +37,6 @@ def test_what_one_instance_ingests_the_other_answers_from(two_instances, chroma_
 
 
 def test_a_new_and_a_deleted_document_reach_the_other_instance_document_by_document(two_instances, tmp_path):
-    from assistant.core.text import query_terms
-
     writer, reader = two_instances
     reader.searcher.search("异地就医", 4)  # the reader has its snapshot
     full_loads = []
@@ -53,7 +51,7 @@ def test_a_new_and_a_deleted_document_reach_the_other_instance_document_by_docum
         writer.ingestor.remove(str(doc.resolve()))
         hits = reader.searcher.search("鸬鹚补贴", 4)
         assert all(h.chunk.metadata["source"] != str(doc.resolve()) for h in hits)
-        assert "鸬鹚" in query_terms("鸬鹚补贴") and not reader.searcher.lexical_index().search(["鸬鹚"], 4)
+        assert "鸬鹚" in reader.tokenizer.query_terms("鸬鹚补贴") and not reader.searcher.lexical_index().search(["鸬鹚"], 4)
     finally:
         reader.store.all_chunks = original
     assert full_loads == [], "the reader re-read the whole collection for a one-document change"

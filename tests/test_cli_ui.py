@@ -39,6 +39,16 @@ def test_cli_ingest_reports_each_file_and_totals(fresh_services, monkeypatch, tm
     assert data["totals"]["files"] == 3 and data["totals"]["chunks"] == 1 and data["totals"]["error"] == 1
 
 
+def test_a_bad_setting_in_the_named_env_file_is_one_line_naming_the_field(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINSHENG_ENV_FILE", "")  # restored after: the option sets it for the command
+    bad = tmp_path / "app.env"
+    bad.write_text("MINSHENG_TOP_K=0\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["--env-file", str(bad), "ask", "低保怎么申请", "--data-dir", str(tmp_path / "data")])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: bad setting top_k: Input should be greater than or equal to 1"
+    assert not (tmp_path / "data").exists(), "nothing was built from bad settings"
+
+
 def test_rendered_answer_never_contains_document_html():
     chunk = Chunk("x", '<script>alert(1)</script><img src=x onerror="alert(2)">', {"title": "<b>t</b>", "file_name": "xss.html"})
     answer = Answer("q", "答复<script>[1]", [Citation(1, chunk, "<img src=x onerror=alert(3)>")])

@@ -5,7 +5,6 @@ retrieval or answering, these thresholds turn CI red.
 """
 
 import json
-from pathlib import Path
 
 import pytest
 

@@ -1,11 +1,15 @@
 """The LLM option, with a deterministic fake chat model (no LLM can run here)."""
 
+import functools
+
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assistant.generative import GenerativeAnswerer, format_sources
 from assistant.prompts import Prompts
 from assistant.core.settings import PROJECT_ROOT
+from assistant.core.text import Tokenizer
 from assistant.core.types import Chunk, ScoredChunk
+from assistant.query import contextualise
 
 
 class RecordingModel(FakeListChatModel):
@@ -90,13 +94,14 @@ def test_rewriter_falls_back_to_rules_when_the_llm_fails_or_rambles():
             raise ConnectionError("connection refused")
 
     prompts = Prompts(PROJECT_ROOT / "prompts")
+    rules = functools.partial(contextualise, tokenizer=Tokenizer())
     history = [{"role": "user", "content": "广州公租房怎么申请？"}, {"role": "assistant", "content": "……"}]
-    assert LlmRewriter(Down(responses=["x"]), prompts)("那需要什么材料？", history) == "广州公租房怎么申请？ 那需要什么材料？"
+    assert LlmRewriter(Down(responses=["x"]), prompts, rules)("那需要什么材料？", history) == "广州公租房怎么申请？ 那需要什么材料？"
     rambling = FakeListChatModel(responses=["好的，改写如下：\n广州公租房需要什么材料？"])
-    assert LlmRewriter(rambling, prompts)("那需要什么材料？", history) == "广州公租房怎么申请？ 那需要什么材料？"
+    assert LlmRewriter(rambling, prompts, rules)("那需要什么材料？", history) == "广州公租房怎么申请？ 那需要什么材料？"
     no_history = RecordingModel(responses=["不该被调用"])
     no_history.seen = []
-    assert LlmRewriter(no_history, prompts)("异地就医怎么结算", []) == "异地就医怎么结算"
+    assert LlmRewriter(no_history, prompts, rules)("异地就医怎么结算", []) == "异地就医怎么结算"
     assert no_history.seen == []
 
 

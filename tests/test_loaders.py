@@ -1,6 +1,5 @@
 """Loaders for DOCX (with tables), HTML (navigation and scripts removed) and traditional text."""
 
-from pathlib import Path
 
 import docx
 import pytest

@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-from ingest.loaders import load_file
 from ingest.metadata import doc_type, extract_metadata, sidecar_metadata
 from tests.conftest import corpus_path
 

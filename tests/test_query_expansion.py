@@ -6,7 +6,7 @@ import pytest
 
 from assistant.query import TERM_MAP, TermMap
 from assistant.retrieval import HybridSearcher
-from assistant.core.text import query_terms
+from assistant.core.text import Tokenizer
 from tests.conftest import corpus_path
 
 
@@ -28,9 +28,10 @@ def test_a_broken_term_map_line_names_file_and_line(tmp_path):
 
 
 def test_policy_terms_stay_whole_words(services):
-    # build_services taught jieba the map's words
-    assert "异地就医" in query_terms("外地看病 异地就医")
-    assert "最低生活保障" in query_terms("申请最低生活保障需要什么条件")
+    # build_services taught its tokenizer the map's words, and no other tokenizer
+    assert "异地就医" in services.tokenizer.query_terms("外地看病 异地就医")
+    assert "最低生活保障" in services.tokenizer.query_terms("申请最低生活保障需要什么条件")
+    assert "最低生活保障" not in Tokenizer().query_terms("申请最低生活保障需要什么条件")
 
 
 def test_expansion_lets_bm25_find_the_official_wording(fresh_services):
@@ -42,8 +43,8 @@ def test_expansion_lets_bm25_find_the_official_wording(fresh_services):
         corpus_path("txt", "gz_huji_jiating_zhufang_baozhang_2024.txt"),
     ])
     question = "广州62岁的老人坐地铁、公交要钱吗？"
-    plain = HybridSearcher(svc.store, term_map=None)
-    expanded = HybridSearcher(svc.store, term_map=TermMap.load(TERM_MAP))
+    plain = HybridSearcher(svc.store, svc.tokenizer, term_map=None)
+    expanded = HybridSearcher(svc.store, svc.tokenizer, term_map=TermMap.load(TERM_MAP))
 
     def lexical_rank(searcher):
         hits = searcher.search(question, 10)

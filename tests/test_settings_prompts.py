@@ -19,10 +19,19 @@ def test_environment_prefix_and_derived_paths(monkeypatch, tmp_path):
     assert s.chroma_path == tmp_path / "chroma"
 
 
-def test_dotenv_file_is_read(monkeypatch, tmp_path):
+def test_an_env_file_is_read_only_when_named(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MINSHENG_ENV_FILE", raising=False)
     (tmp_path / ".env").write_text("MINSHENG_PORT=8123\n", encoding="utf-8")
-    assert Settings().port == 8123
+    assert Settings().port != 8123, "a .env in the working folder was read without being named"
+    named = tmp_path / "app.env"
+    named.write_text("MINSHENG_PORT=8124\n", encoding="utf-8")
+    monkeypatch.setenv("MINSHENG_ENV_FILE", str(named))
+    assert Settings().port == 8124
+    assert Settings(port=8125).port == 8125, "an explicit value wins over the file"
+    monkeypatch.setenv("MINSHENG_ENV_FILE", str(tmp_path / "missing.env"))
+    with pytest.raises(ValueError, match="MINSHENG_ENV_FILE: no such file"):
+        Settings()
 
 
 def test_invalid_values_name_the_field():

