@@ -17,7 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import assistant  # noqa: F401 - offline switches
+from assistant.core import offline
+
+offline.apply()  # before any library that could reach the network is imported
 from assistant.core.settings import PROJECT_ROOT, Settings
 from bench.report import median_seconds
 

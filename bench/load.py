@@ -24,7 +24,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-import assistant  # noqa: F401 - offline switches
+from assistant.core import offline
+
+offline.apply()  # before any library that could reach the network is imported
 from assistant.core.settings import PROJECT_ROOT, Settings
 from bench.report import Report
 

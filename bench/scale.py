@@ -41,7 +41,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import assistant  # noqa: F401 - offline switches
+from assistant.core import offline
+
+offline.apply()  # before any library that could reach the network is imported
 from assistant.core.settings import PROJECT_ROOT, Settings, default_cache_dir
 from assistant.core.types import Chunk
 from bench.report import Report, median_seconds

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import assistant  # noqa: F401 - offline switches
+from assistant.core import offline
+
+offline.apply()  # before any library that could reach the network is imported
 from tests import netguard
 
 ROOT = Path(__file__).resolve().parent.parent

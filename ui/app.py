@@ -14,7 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import assistant as _offline  # noqa: F401 - offline switches before gradio is imported
+from assistant.core import offline
+
+offline.apply()  # before any library that could reach the network is imported
 import gradio as gr
 
 from assistant.filters import SearchFilters

@@ -13,7 +13,9 @@ from typing import Annotated, Optional
 import typer
 from pydantic import ValidationError
 
-import assistant  # noqa: F401 - applies the offline switches first
+from assistant.core import offline
+
+offline.apply()  # before any library that could reach the network is imported
 from assistant.privacy import redact_logs
 from assistant.core.settings import Settings
 
