@@ -52,7 +52,7 @@ class Lookup:
         expanded = self.term_map.expand(query) if self.term_map is not None else query
         wanted = self.searcher.tokenizer.query_terms(expanded)
         out = []
-        for hit in self.searcher.search(query, k, filters):
+        for hit in self.searcher.search(query, k, filters, exact_first=True):
             hay = normalise(hit.chunk.text)
             terms = sorted({t for t in wanted if len(t) > 1 and t in hay}, key=lambda t: (-len(t), t))
             out.append(LookupHit(hit.chunk, hit.score, terms))

@@ -6,10 +6,8 @@ the sum over retrievers of ``1 / (k + rank)``, rank counted from 1; k = 60 in th
 
 from __future__ import annotations
 
-import threading
-import time
+import re
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -21,13 +19,12 @@ from pydantic import ConfigDict
 
 from assistant.filters import SearchFilters
 from assistant.asks import LONG_QUESTION
-from assistant.catalogue import Catalogue, Snapshot, section_key
-from assistant.lexical import BM25Index, TermCache
 from assistant.query import TermMap, years_in
 from assistant.core.regions import chunk_regions, regions_in, with_provinces
 from assistant.reranking import CrossEncoderReranker
-from assistant.core.store import ChromaStore, Journal
-from assistant.core.text import Tokenizer, normalise, to_simplified
+from assistant.core.keyword import KeywordIndex, phrase_form
+from assistant.core.store import ChromaStore
+from assistant.core.text import normalise, to_simplified
 from assistant.core.types import Chunk, ScoredChunk
 from assistant.core.versions import REPLACED_BY, REPLACED_ON, version_key
 
@@ -48,14 +45,15 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> di
 class HybridSearcher:
     """Dense + BM25 search over one :class:`ChromaStore`, fused by reciprocal rank fusion.
 
-    The BM25 index and a catalogue of the chunks are derived from the collection: read whole
-    on first use, then kept in step document by document from the collection's change
-    journal (:class:`~assistant.core.store.Journal`). Writes by this process show at once; writes
-    by other processes sharing a Chroma server within ``refresh_seconds`` (or
-    :attr:`BUILD_SHARE` times the last update's duration, when that is longer).
+    BM25 runs on the keyword index (:class:`~assistant.core.keyword.KeywordIndex`, tantivy
+    on disk), which follows the collection through its change journal: this process's
+    writes show at once, other processes' within the index's ``refresh_seconds``.
 
     On top of the fused ranking:
 
+    - chunks holding verbatim a phrase of the query (a quoted string or 《title》, a 文号, or
+      the whole query; :func:`exact_phrases`) count as a third ranking, or, for a lookup
+      (``exact_first``: hotline staff paste names and 文号), come before all others;
     - a question that names a region ranks that region's documents (and its province's) as
       if one more retriever had put them first;
     - a chunk of a replaced version is dropped when its newer version is also a candidate,
@@ -68,7 +66,7 @@ class HybridSearcher:
 
     Args:
         store: the vector store.
-        tokenizer: cuts chunks and queries into BM25 terms.
+        keyword: the keyword index over the same collection (its tokenizer cuts queries).
         fetch_k: candidates taken from each retriever before fusion.
         rrf_k: the RRF constant.
         term_map: adds official terms to the BM25 query of everyday questions (外地看病 →
@@ -82,23 +80,18 @@ class HybridSearcher:
             document but another of its articles, and the per-document cap keeps the one
             that answers out of the ``k``.
         reranker: reorders the best fused candidates with a cross-encoder (optional).
-        refresh_seconds: how often, at most, a search reads the journal for other
-            processes' writes (one metadata read).
-        term_cache: keeps chunk texts' terms across restarts (None: in memory only).
     """
 
-    #: Seconds between checks that the collection holds as many chunks as the snapshot.
-    COUNT_CHECK_SECONDS = 30.0
-    #: Other processes' writes are looked for at most once per this many times the last
-    #: update took: bringing the index up to date costs O(chunks) (about 0.2 s at 12k chunks,
-    #: ``bench.scale``), and while another process ingests for minutes a serving process
-    #: should spend at most a fifth of a core on it.
-    BUILD_SHARE = 4.0
+    #: Chunks on each side of a result read to find its neighbours: more than
+    #: ``neighbour_chars`` (2,400) of chunks of 320 characters ever hold.
+    NEIGHBOUR_WINDOW = 12
+    #: Filters whose passing documents are kept (hotline date ranges vary).
+    MAX_FILTERS = 32
 
     def __init__(
         self,
         store: ChromaStore,
-        tokenizer: Tokenizer,
+        keyword: KeywordIndex,
         fetch_k: int = 30,
         rrf_k: int = 60,
         term_map: TermMap | None = None,
@@ -106,11 +99,10 @@ class HybridSearcher:
         neighbour_chars: int = 2400,
         sibling_depth: int = 10,
         reranker: CrossEncoderReranker | None = None,
-        refresh_seconds: float = 1.0,
-        term_cache: TermCache | None = None,
     ):
         self.store = store
-        self.tokenizer = tokenizer
+        self.keyword = keyword
+        self.tokenizer = keyword.tokenizer
         self.term_map = term_map
         self.fetch_k = fetch_k
         self.rrf_k = rrf_k
@@ -118,130 +110,74 @@ class HybridSearcher:
         self.neighbour_chars = neighbour_chars
         self.sibling_depth = sibling_depth
         self.reranker = reranker
-        self.refresh_seconds = refresh_seconds
-        self._build_lock = threading.Lock()
-        self._snap: Snapshot | None = None
-        self._catalogue = Catalogue(tokenizer, term_cache)
-        self._checked_at = 0.0
-        self._counted_at = 0.0
-        self._suspect: tuple[str, int] | None = None
-        self._reload_all = False
-        self._last_build = 0.0
-
-    def _news(self, snap: "Snapshot") -> Journal | None:
-        """The journal when the collection changed since ``snap`` was built, else None."""
-        if self.store.version != snap.version:
-            return self.store.last_journal  # this process wrote: no need to ask
-        now = time.monotonic()
-        if now - self._checked_at < max(self.refresh_seconds, self.BUILD_SHARE * self._last_build):
-            return None
-        self._checked_at = now
-        journal = self.store.journal()
-        if (journal.epoch, journal.seq) != (snap.epoch, snap.seq):
-            return journal
-        if now - self._counted_at >= self.COUNT_CHECK_SECONDS:
-            # Safety net for a write the journal missed (a writer killed between its write
-            # and its journal entry, two writers racing on the entry): the counts disagree.
-            # A count that disagrees twice in a row with no journal entry in between is not
-            # an ingest still under way.
-            self._counted_at = now
-            point = (journal.epoch, journal.seq)
-            if self.store.count() == len(snap.bm25):
-                self._suspect = None
-            elif self._suspect != point:
-                self._suspect = point
-            else:
-                self._reload_all, self._suspect = True, None
-                return journal
-        return None
-
-    def _snapshot(self) -> "Snapshot":
-        """The lexical index and chunk catalogue for the collection's current content.
-
-        One thread brings them up to date at a time, re-reading only the documents the
-        journal names (everything when it cannot tell); meanwhile other searches use the
-        previous snapshot rather than wait (during an ingest the store changes with every file).
-        """
-        snap = self._snap
-        news = self._news(snap) if snap is not None else None
-        if snap is not None and news is None:
-            return snap
-        if snap is not None and not self._build_lock.acquire(blocking=False):
-            return snap
-        if snap is None:
-            self._build_lock.acquire()
-        try:
-            current = self._snap
-            if current is not snap and current is not None:
-                return current  # another thread finished a build meanwhile
-            # The journal _news just read is current; a first build reads it here.
-            version, journal = self.store.version, news if news is not None else self.store.journal()
-            changed = None if snap is None or self._reload_all else journal.since(snap.epoch, snap.seq)
-            self._reload_all = False
-            if changed is not None and not changed and snap is not None:
-                self._snap = replace(snap, epoch=journal.epoch, seq=journal.seq, version=version)
-                return self._snap
-            started = time.monotonic()
-            if changed is None:
-                self._catalogue.load(self.store.all_chunks())
-            else:
-                self._catalogue.replace(changed, self.store.chunks_of(sorted(changed)))
-            self._snap = self._catalogue.snapshot(journal.epoch, journal.seq, version)
-            self._checked_at = time.monotonic()
-            if changed is not None:
-                self._last_build = self._checked_at - started
-            return self._snap
-        finally:
-            self._build_lock.release()
-
-    def lexical_index(self) -> BM25Index:
-        """The BM25 index, refreshed if the store changed since it was built."""
-        return self._snapshot().bm25
+        self._passing: dict[tuple[SearchFilters, int], frozenset[str]] = {}
 
     def term_idf(self, term: str) -> float:
-        """idf of ``term`` in the BM25 index as last refreshed (by the latest search).
+        """idf of ``term`` among the indexed chunks, ``ln(1 + (N - df + 0.5) / (df + 0.5))``
+        (BM25's, as tantivy scores it); a term no chunk holds gets the highest.
 
-        Cheap: the answerer asks for every question term of every candidate, so this must
-        not ask the store whether it changed each time.
+        Cheap (counts are cached per index state): the answerer asks for every question
+        term of every candidate.
         """
-        snap = self._snap or self._snapshot()
-        return snap.bm25.term_idf(term)
+        n = len(self.keyword)
+        if not n:
+            return 0.0
+        df = self.keyword.doc_freq(term)
+        return float(np.log1p((n - df + 0.5) / (df + 0.5)))
 
     def knows(self, term: str) -> bool:
-        """Whether any indexed text holds ``term`` (as last refreshed; cheap)."""
-        snap = self._snap or self._snapshot()
-        return term in snap.bm25.vocab
+        """Whether any indexed chunk holds ``term`` among its search terms."""
+        return self.keyword.doc_freq(term) > 0
 
-    def search(self, question: str, k: int, filters: SearchFilters | None = None) -> list[ScoredChunk]:
+    def sources_passing(self, filters: SearchFilters) -> frozenset[str]:
+        """The documents (``source``) that pass ``filters``: every filter is about a
+        document, so it is judged on each document's first chunk (the last
+        :attr:`MAX_FILTERS` answers kept until the index changes)."""
+        documents = self.keyword.documents
+        key = (filters, id(documents))
+        if key not in self._passing:
+            if len(self._passing) >= self.MAX_FILTERS or any(k[1] != id(documents) for k in self._passing):
+                self._passing.clear()
+            self._passing[key] = frozenset(
+                source for source, md in documents.items() if filters.accepts(Chunk(id="", text="", metadata=md))
+            )
+        return self._passing[key]
+
+    def search(
+        self, question: str, k: int, filters: SearchFilters | None = None, exact_first: bool = False
+    ) -> list[ScoredChunk]:
         """The ``k`` best chunks for ``question``, best first, with per-retriever evidence.
 
         Args:
             filters: only chunks whose documents pass them are searched (None = all).
+            exact_first: chunks holding a phrase of the query verbatim (:func:`exact_phrases`)
+                come before all others, as a lookup by name or 文号 wants; otherwise they count
+                as one more ranking in the fusion, as a question wants (a resident's
+                《失业保险条例》 is answered by that regulation more than by every text citing it).
         """
-        snap = self._snapshot()
-        bm25 = snap.bm25
-        if len(bm25) == 0:
+        self.keyword.refresh()
+        if not len(self.keyword):
             return []
-        mask = snap.mask(filters) if filters else None
-        allowed = [bm25.ids[j] for j in np.flatnonzero(mask)] if mask is not None else None
-        if allowed is not None and not allowed:
+        sources = self.sources_passing(filters) if filters else None
+        if sources is not None and not sources:
             return []
         vector = self.store.embed_query(to_simplified(question))
-        dense = self.store.nearest(vector, self.fetch_k, ids=allowed)
+        dense = self.store.nearest(vector, self.fetch_k, sources=sources)
         lexical_query = self.term_map.expand(question) if self.term_map is not None else question
-        lexical = bm25.search(self.tokenizer.query_terms(lexical_query), self.fetch_k, mask=mask)
-        fused = reciprocal_rank_fusion([[c.id for c, _ in dense], [cid for cid, _ in lexical]], self.rrf_k)
+        lexical = self.keyword.search(self.tokenizer.query_terms(lexical_query), self.fetch_k, sources)
+        exact = self._exact(question, sources)
+        rankings = [[c.id for c, _ in dense], [c.id for c, _ in lexical]]
+        fused = reciprocal_rank_fusion(rankings + ([] if exact_first else [[c.id for c in exact]]), self.rrf_k)
         found: dict[str, ScoredChunk] = {}
         for rank, (chunk, cos) in enumerate(dense, start=1):
             found[chunk.id] = ScoredChunk(chunk, fused[chunk.id], dense_score=cos, dense_rank=rank)
-        for rank, (cid, score) in enumerate(lexical, start=1):
-            hit = found.get(cid)
-            if hit is None:
-                chunk = snap.chunks.get(cid)
-                if chunk is None:
-                    continue
-                hit = found[cid] = ScoredChunk(chunk, fused[cid])
+        for rank, (chunk, score) in enumerate(lexical, start=1):
+            hit = found.setdefault(chunk.id, ScoredChunk(chunk, fused[chunk.id]))
             hit.lexical_score, hit.lexical_rank = score, rank
+        for chunk in exact:
+            hit = found.setdefault(chunk.id, ScoredChunk(chunk, fused[chunk.id] if not exact_first else 0.0))
+            if exact_first:
+                hit.score += 1.0  # above any fused score (at most 3 / (rrf_k + 1))
         asked = regions_in(question)
         if asked:
             wanted = with_provinces(asked)
@@ -249,7 +185,7 @@ class HybridSearcher:
                 if chunk_regions(hit.chunk) & wanted:
                     hit.score += 1.0 / (self.rrf_k + 1)
         ranked = sorted(found.values(), key=lambda s: (-s.score, s.chunk.id))
-        ranked = _prefer_in_force(ranked, years_in(question))
+        ranked = _prefer_in_force(ranked, years_in(question), 1.0 / (self.rrf_k + 1))
         if self.reranker is not None:
             ranked = self.reranker.rerank(question, ranked)
         candidates = ranked
@@ -259,25 +195,33 @@ class HybridSearcher:
         missing = [h.chunk.id for h in ranked if h.dense_score is None]
         for cid, cos in self.store.cosines(vector, missing).items():
             found[cid].dense_score = cos
-        # A lexical hit from a snapshot older than the store may have been deleted since:
-        # the store has no vector for it, and it is not returned.
+        # A keyword hit the collection no longer holds (deleted since the index was brought
+        # up to date) has no vector, and is not returned.
         ranked = [h for h in ranked if h.dense_score is not None]
         for hit in ranked:
-            hit.neighbours = self.neighbours(hit.chunk, snap)
+            hit.neighbours = self.neighbours(hit.chunk)
         if len(question) >= LONG_QUESTION:
             _add_siblings(ranked, candidates[: self.sibling_depth])
         return ranked
 
-    def neighbours(self, chunk: Chunk, snap: "Snapshot | None" = None) -> list[Chunk]:
+    def _exact(self, question: str, sources: frozenset[str] | None) -> list[Chunk]:
+        """Chunks holding a phrase of :func:`exact_phrases` verbatim, the first phrase's first."""
+        out: dict[str, Chunk] = {}
+        for phrase in exact_phrases(question):
+            for chunk, _ in self.keyword.containing(phrase, self.fetch_k, sources):
+                out.setdefault(chunk.id, chunk)
+        return list(out.values())
+
+    def neighbours(self, chunk: Chunk) -> list[Chunk]:
         """The other chunks of ``chunk``'s article, then the chunks around it in its file
         (the next article often goes on with the matter: 受理, then 审核, then 审批), nearest
         first, up to ``neighbour_chars``; returned in document order."""
-        snap = snap or self._snapshot()
-        article = snap.sections.get(section_key(chunk), []) if section_key(chunk)[1] != "file" else []
-        document = snap.sections.get((chunk.meta.source, "file"), [])
+        window = self.keyword.around(chunk.meta.source, chunk.meta.chunk_index, self.NEIGHBOUR_WINDOW)
+        key = section_key(chunk)
+        article = [c for c in window if section_key(c) == key] if key[1] != "file" else []
         picked: list[Chunk] = []
         used = 0
-        for group in (article, document):
+        for group in (article, window):
             at = next((i for i, c in enumerate(group) if c.id == chunk.id), None)
             if at is None:
                 continue
@@ -291,9 +235,47 @@ class HybridSearcher:
         return sorted(picked, key=lambda c: c.meta.chunk_index)
 
 
-def _prefer_in_force(ranked: list[ScoredChunk], years: set[int]) -> list[ScoredChunk]:
+def section_key(chunk: Chunk) -> tuple[str, str]:
+    """(source, "article:第X条") for a chunk inside one article, else (source, "file"): the
+    chunks that share it are read together."""
+    article = chunk.meta.article
+    if article and "至" not in article:
+        return chunk.meta.source, "article:" + article
+    # Without a single article, the neighbours are the chunks next to it in the file.
+    return chunk.meta.source, "file"
+
+
+#: 文号 as written on a document: issuer's short name, year in brackets, number ("穗府办规〔2024〕3号").
+_DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,12}[〔\[［(（【]\d{4}[〕\]］)）】]\s*第?\s*\d{1,5}\s*号")
+#: Quoted spans: Chinese and ASCII quotes, corner brackets, book-title marks.
+_QUOTED = re.compile(r"“([^”]{2,})”|\"([^\"]{2,})\"|「([^」]{2,})」|『([^』]{2,})』|《([^》]{2,})》")
+#: Shortest whole query tried as a phrase: shorter ones ("低保") are in thousands of chunks.
+MIN_EXACT_QUERY = 4
+#: Longest whole query tried as a phrase (a pasted article).
+MAX_EXACT_QUERY = 200
+
+
+def exact_phrases(query: str) -> list[str]:
+    """What of ``query`` a chunk may hold verbatim: its quoted spans and 《titles》, its 文号,
+    and the whole query (between :data:`MIN_EXACT_QUERY` and :data:`MAX_EXACT_QUERY`
+    characters, whitespace aside), in that order, without repeats."""
+    found = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(query)]
+    found += [m.group(0) for m in _DOC_NUMBER.finditer(query)]
+    whole = phrase_form(query)
+    if MIN_EXACT_QUERY <= len(whole) <= MAX_EXACT_QUERY:
+        found.append(query)
+    out: dict[str, str] = {}
+    for phrase in found:
+        out.setdefault(phrase_form(phrase), phrase)
+    return [p for form, p in out.items() if len(form) >= 2]
+
+
+def _prefer_in_force(ranked: list[ScoredChunk], years: set[int], bonus: float) -> list[ScoredChunk]:
     """Drop chunks of replaced versions whose newer version is also ranked, unless the
-    question asks about a year before the replacement."""
+    question asks about a year before the replacement; when it asks only about years before
+    it, the version then in force gains ``bonus`` (as if one more retriever had put it first:
+    both versions say nearly the same, and the one that governed the year asked must not
+    lose its place to the newer by a hair of score)."""
     current = {version_key(h.chunk.metadata) for h in ranked if not h.chunk.metadata.get(REPLACED_BY)}
     out = []
     for hit in ranked:
@@ -302,8 +284,10 @@ def _prefer_in_force(ranked: list[ScoredChunk], years: set[int]) -> list[ScoredC
         if replaced_on and version_key(md) in current:
             if not years or min(years) >= int(replaced_on[:4]):
                 continue
+            if max(years) < int(replaced_on[:4]):
+                hit.score += bonus
         out.append(hit)
-    return out
+    return sorted(out, key=lambda s: (-s.score, s.chunk.id))
 
 
 #: Most chunks of its own document a result of a long question carries beyond its neighbours.

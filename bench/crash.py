@@ -1,5 +1,5 @@
 """Kill ingest with SIGKILL at random points, again and again, and check that every following
-normal run leaves the manifest and Chroma in agreement.
+normal run leaves the manifest, Chroma and the keyword index in agreement.
 
 Each round edits one document (so there is work to do), starts ``minsheng ingest`` in a child
 process on a copy of a corpus folder outside the project, kills it after a random delay
@@ -114,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
             report = services.ingestor.ingest([docs])
             recovered += len(report.recovered)
             problems = services.ingestor.problems()
+            # The keyword index follows the collection: after a normal run they hold the same chunks.
+            in_keyword, in_store = services.searcher.keyword.ids(), set(services.store.collection.get(include=[])["ids"])
+            if in_keyword != in_store:
+                problems.append(f"keyword index and collection disagree on {len(in_keyword ^ in_store)} chunks")
             failures += bool(problems) or bool(report.errors)
             state = "killed" if was_running else "finished first"
             out(

@@ -170,7 +170,7 @@ def probe(pipeline: str, data: Path, rounds: int) -> dict[str, float]:
     after_change = 0.0
     if pipeline == "minsheng" and rounds:
         # A write to one document (its metadata rewritten as is, as an edit would) makes the
-        # next search bring the lexical index and catalogue up to date first.
+        # next search bring the keyword index up to date first.
         some = services.store.collection.get(limit=1, include=["metadatas"])["metadatas"][0]["source"]
         services.store.update_metadata(services.store.chunks_of([some]))
         t = time.perf_counter()
@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             out(f"| {name} | {r['chunks']} | {r['ingest']} | {r['re-ingest']} | {r['cold']} | {r['retrieval']} | {r['answer']} | {r['rss']} |")
     m = rows["minsheng"]["raw"]
     out("")
-    out(f"first retrieval after a one-document change (index and catalogue brought up to date): "
+    out(f"first retrieval after a one-document change (keyword index brought up to date): "
         f"{m['after_change_ms']:,.0f} ms")
     if rows["naive"]:
         nv = rows["naive"]["raw"]

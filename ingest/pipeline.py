@@ -178,11 +178,14 @@ class Ingestor:
             (Chroma writes few large calls much faster than many small ones, see
             :data:`assistant.core.store.WRITE_BATCH`); each file's row stays ``pending`` until its
             chunks are in, so a crash loses at most one batch of work, repaired next run.
+        after_write: called after each batch is written and when a call that wrote returns
+            (the keyword index's sync: it reads from the collection's journal what changed).
     """
 
     def __init__(self, store: ChromaStore, splitter: PolicySplitter, manifest: Manifest, loader: DocumentLoader,
-                 write_batch: int = WRITE_BATCH):
+                 write_batch: int = WRITE_BATCH, after_write: Callable[[], None] | None = None):
         self.store = store
+        self.after_write = after_write or (lambda: None)
         self.splitter = splitter
         self.manifest = manifest
         self.loader = loader
@@ -216,7 +219,10 @@ class Ingestor:
         calls run one after the other.
         """
         with self._lock:
-            return self._ingest(list(paths), rebuild, progress, password, prune)
+            try:
+                return self._ingest(list(paths), rebuild, progress, password, prune)
+            finally:
+                self.after_write()
 
     def _ingest(self, paths: list[Path], rebuild: bool, progress: Progress | None, password: str | None,
                 prune: bool) -> IngestReport:
@@ -296,11 +302,15 @@ class Ingestor:
         for s in staged:
             s.record.status, s.record.chunk_ids, s.record.pending_ids = "indexed", s.record.pending_ids, []
             self.manifest.put(s.record)
+        self.after_write()
 
     def recover(self, full: bool = False) -> list[str]:
         """See :meth:`ingest.repair.Repair.recover`."""
         with self._lock:
-            return self.repair.recover(full)
+            try:
+                return self.repair.recover(full)
+            finally:
+                self.after_write()
 
     def problems(self) -> list[str]:
         """See :meth:`ingest.repair.Repair.problems`."""
@@ -308,8 +318,12 @@ class Ingestor:
 
     def prune(self) -> list[str]:
         """Remove documents whose files no longer exist; returns their sources."""
-        with self._lock, self.versions.kept():
-            return self._prune()
+        with self._lock:
+            try:
+                with self.versions.kept():
+                    return self._prune()
+            finally:
+                self.after_write()
 
     def _prune(self) -> list[str]:
         gone = [r for r in self.manifest.all() if not Path(r.source).exists()]
@@ -324,8 +338,12 @@ class Ingestor:
         Returns:
             False when nothing was known about ``source``.
         """
-        with self._lock, self.versions.kept():
-            return self._remove(source)
+        with self._lock:
+            try:
+                with self.versions.kept():
+                    return self._remove(source)
+            finally:
+                self.after_write()
 
     def _remove(self, source: str) -> bool:
         rec = self.manifest.get(source)

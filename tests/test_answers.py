@@ -96,7 +96,7 @@ def test_every_hit_has_a_cosine_even_when_only_bm25_found_it(services, monkeypat
     real_nearest = store.nearest
     # Dense search returns a single chunk, as when near-duplicates crowd the dense list;
     # the other hits then come from BM25 only.
-    monkeypatch.setattr(store, "nearest", lambda vector, n, ids=None: real_nearest(vector, 1, ids=ids))
+    monkeypatch.setattr(store, "nearest", lambda vector, n, sources=None: real_nearest(vector, 1, sources=sources))
     hits = services.searcher.search("失业保险金最长能领多久", 4)
     assert len(hits) > 1
     assert any(h.dense_rank is None for h in hits)

@@ -40,8 +40,8 @@ def test_a_new_and_a_deleted_document_reach_the_other_instance_document_by_docum
     writer, reader = two_instances
     reader.searcher.search("异地就医", 4)  # the reader has its snapshot
     full_loads = []
-    original = reader.store.all_chunks
-    reader.store.all_chunks = lambda *a, **k: full_loads.append(1) or original(*a, **k)
+    original = reader.store.ids_by_source
+    reader.store.ids_by_source = lambda *a, **k: full_loads.append(1) or original(*a, **k)
     try:
         doc = tmp_path / "共享测试办法.md"
         doc.write_text("---\ntitle: 共享测试办法\n---\n第一条 鸬鹚补贴由渔业主管部门按季度发放。\n", encoding="utf-8")
@@ -51,9 +51,9 @@ def test_a_new_and_a_deleted_document_reach_the_other_instance_document_by_docum
         writer.ingestor.remove(str(doc.resolve()))
         hits = reader.searcher.search("鸬鹚补贴", 4)
         assert all(h.chunk.metadata["source"] != str(doc.resolve()) for h in hits)
-        assert "鸬鹚" in reader.tokenizer.query_terms("鸬鹚补贴") and not reader.searcher.lexical_index().search(["鸬鹚"], 4)
+        assert "鸬鹚" in reader.tokenizer.query_terms("鸬鹚补贴") and not reader.searcher.keyword.search(["鸬鹚"], 4)
     finally:
-        reader.store.all_chunks = original
+        reader.store.ids_by_source = original
     assert full_loads == [], "the reader re-read the whole collection for a one-document change"
 
 
@@ -62,7 +62,7 @@ def test_a_write_the_journal_missed_is_caught_by_the_count_check(two_instances, 
 
     writer, reader = two_instances
     reader.searcher.search("异地就医", 4)
-    monkeypatch.setattr(type(reader.searcher), "COUNT_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(type(reader.searcher.keyword), "COUNT_CHECK_SECONDS", 0.0)
     # A chunk written without its journal entry, as by a writer killed in between.
     chunk = Chunk("f" * 32, "第一条 鹈鹕养护补助按年度发放。", {"source": "/elsewhere/鹈鹕.md", "title": "鹈鹕办法", "chunk_index": 0})
     writer.store.collection.upsert(ids=[chunk.id], documents=[chunk.text], metadatas=[chunk.metadata],
@@ -81,5 +81,5 @@ def test_a_collection_rebuilt_by_another_process_is_followed(two_instances):
     report = writer.ingestor.ingest([KNOWLEDGE], rebuild=True)  # `minsheng ingest --rebuild`
     assert not report.errors and writer.store.count() > 0
     hits = reader.searcher.search("异地就医怎么结算", 4)  # the old collection is gone
-    assert hits and reader.searcher.lexical_index().ids and len(reader.searcher.lexical_index()) == writer.store.count()
+    assert hits and len(reader.searcher.keyword) == writer.store.count()
     assert not reader.assistant.ask("异地就医怎么结算").refused

@@ -79,3 +79,47 @@ def test_bad_model_file_is_rejected(tmp_path):
     truncated.write_bytes(b"E5S1\x01\x00\x00\x00\x80")
     with pytest.raises(ModelFileError, match="truncated"):
         read_model_file(truncated)
+
+
+def test_the_vector_cache_takes_over_the_older_folder_and_answers_without_the_model(embeddings, tmp_path):
+    """Vectors cached by the older one-file-per-vector store are read once into the SQLite
+    file (the folder goes) and served from it: the model is never loaded for them."""
+    import hashlib
+
+    from langchain_classic.embeddings import CacheBackedEmbeddings
+    from langchain_classic.storage import LocalFileStore
+
+    from assistant.core.embeddings import LazyEmbeddings
+
+    prefix = embeddings._passage_prefix
+    namespace = hashlib.sha256(f"{embeddings.model_name}|{prefix}".encode()).hexdigest()[:16] + "/"
+    older = CacheBackedEmbeddings.from_bytes_store(embeddings.load(), LocalFileStore(tmp_path / "vectors"),
+                                                   namespace=namespace, key_encoder="sha256")
+    want = older.embed_documents(TEXTS)
+    fresh = LazyEmbeddings(embeddings.model_name, embeddings._cache_dir, passage_prefix=prefix,
+                           vector_cache=tmp_path / "vectors.sqlite")
+    got = fresh.embed_documents(TEXTS)
+    assert not fresh.loaded, "a cached vector was computed again"
+    assert np.allclose(got, want, atol=1e-7)
+    assert not (tmp_path / "vectors").exists() and (tmp_path / "vectors.sqlite").is_file()
+
+
+def test_the_vector_cache_takes_under_2_kb_a_vector():
+    """384 float32 values a vector, in one file: at most 2,048 bytes each, overhead included
+    (the older store took about 8.4 kB)."""
+    import tempfile
+    from pathlib import Path
+
+    from assistant.core.vector_cache import SqliteByteStore, decode_vector, encode_vector, text_key
+
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((3000, 384)).astype(np.float32)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SqliteByteStore(Path(tmp) / "v.sqlite")
+        keys = [text_key("0123456789abcdef/", f"第{i}段") for i in range(len(vectors))]
+        store.mset(list(zip(keys, map(encode_vector, vectors))))
+        assert decode_vector(store.mget([keys[5]])[0]) == vectors[5].tolist()
+        store._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        store.close()
+        size = (Path(tmp) / "v.sqlite").stat().st_size
+    assert size / len(vectors) <= 2048, size / len(vectors)

@@ -1,10 +1,9 @@
-"""BM25 and reciprocal rank fusion, checked against hand-computed values."""
+"""BM25 on the keyword index and reciprocal rank fusion, checked against hand-computed values."""
 
 import math
 
 import pytest
 
-from assistant.lexical import BM25Index
 from assistant.retrieval import reciprocal_rank_fusion
 from assistant.core.text import Tokenizer, sentences
 
@@ -23,27 +22,49 @@ def test_rrf_hand_computed_with_ties():
     assert reciprocal_rank_fusion([[], []]) == {}
 
 
-def test_bm25_hand_computed():
-    # Two one-word "texts": every term has df = 1, N = 2, equal lengths (avgdl = length).
-    index = BM25Index(["x", "y"], ["失业", "低保"], TOKENIZER, k1=1.5, b=0.75)
-    idf = math.log(1 + (2 - 1 + 0.5) / (1 + 0.5))
-    expected = idf * (1 * 2.5) / (1 + 1.5)  # tf = 1, |d| = avgdl
-    (hit,) = index.search(["失业"], 5)
-    assert hit[0] == "x"
-    assert hit[1] == pytest.approx(expected, rel=1e-5)
-    assert index.search(["养老"], 5) == []
-    assert index.search([], 5) == []
+def _three_documents(svc, tmp_path, texts):
+    for n, text in enumerate(texts):
+        (tmp_path / f"d{n}.md").write_text(f"---\ntitle: 文件{n}\n---\n{text}\n", encoding="utf-8")
+    svc.ingestor.ingest(sorted(tmp_path.glob("d*.md")))
+    chunks = svc.store.all_chunks()
+    return {c.metadata["file_name"]: c for c in chunks}
 
 
-def test_bm25_prefers_the_text_with_the_rarer_term():
-    index = BM25Index(
-        ["a", "b", "c"],
-        ["失业保险金的领取期限", "失业登记和再就业服务", "最低生活保障标准"],
-        TOKENIZER,
-    )
-    ranked = [cid for cid, _ in index.search(query_terms("失业保险金能领多久"), 3)]
-    assert ranked[0] == "a"
-    assert "c" not in ranked
+def test_keyword_scores_are_bm25_over_the_chunks_terms(fresh_services, tmp_path):
+    """tantivy's BM25 (k1 = 1.2, b = 0.75) over each chunk's terms, title and headings
+    included, recomputed by hand with repeated terms and unequal lengths."""
+    svc = fresh_services
+    chunks = _three_documents(svc, tmp_path, ["失业保险失业保险失业", "失业登记", "低保标准低保申请条件家庭收入"])
+    bags = {name: svc.tokenizer.terms(c.context_text()) for name, c in chunks.items()}
+    avgdl = sum(map(len, bags.values())) / len(bags)
+
+    def bm25(query, bag):
+        total = 0.0
+        for q in dict.fromkeys(query):
+            df = sum(q in b for b in bags.values())
+            tf = bag.count(q)
+            if df and tf:
+                idf = math.log(1 + (len(bags) - df + 0.5) / (df + 0.5))
+                total += idf * tf * 2.2 / (tf + 1.2 * (1 - 0.75 + 0.75 * len(bag) / avgdl))
+        return total
+
+    for query in (["失业"], ["失业", "保险"], ["低保", "收入", "失业"]):
+        got = {c.metadata["file_name"]: score for c, score in svc.searcher.keyword.search(query, 3)}
+        want = {name: bm25(query, bag) for name, bag in bags.items() if bm25(query, bag) > 0}
+        assert got.keys() == want.keys()
+        for name, score in want.items():
+            assert got[name] == pytest.approx(score, rel=1e-3), (query, name)
+    assert svc.searcher.keyword.search(["养老"], 3) == [] and svc.searcher.keyword.search([], 3) == []
+    df = sum("失业" in b for b in bags.values())
+    assert svc.searcher.term_idf("失业") == pytest.approx(math.log(1 + (3 - df + 0.5) / (df + 0.5)), rel=1e-6)
+    assert svc.searcher.knows("低保") and not svc.searcher.knows("养老")
+
+
+def test_bm25_prefers_the_text_with_the_rarer_term(fresh_services, tmp_path):
+    svc = fresh_services
+    _three_documents(svc, tmp_path, ["失业保险金的领取期限", "失业登记和再就业服务", "最低生活保障标准"])
+    ranked = [c.metadata["file_name"] for c, _ in svc.searcher.keyword.search(svc.tokenizer.query_terms("失业保险金能领多久"), 3)]
+    assert ranked[0] == "d0.md" and "d2.md" not in ranked
 
 
 def test_terms_drop_question_words_and_punctuation():
@@ -74,57 +95,4 @@ def test_a_restart_tokenises_no_chunk_it_has_seen(settings_factory, embeddings, 
     assert [h.chunk.id for h in again.searcher.search("异地就医怎么结算", 4)] == before
     # Only the question (and its term-map expansion) was cut; no chunk text.
     assert all(text.startswith("异地就医怎么结算") for text in tokenised)
-    assert len(again.searcher.lexical_index()) == first.store.count()
-
-
-def test_bm25_matches_the_formula_with_repeated_terms_and_unequal_lengths():
-    texts = ["失业 保险 失业 保险 失业", "失业 登记", "低保 标准 低保 申请 条件 家庭 收入"]
-    index = BM25Index(["a", "b", "c"], texts, TOKENIZER, k1=1.5, b=0.75)
-    bags = [terms(t) for t in texts]
-    avgdl = sum(map(len, bags)) / 3
-
-    def bm25(query: list[str], bag: list[str]) -> float:
-        total = 0.0
-        for q in dict.fromkeys(query):
-            df = sum(q in d for d in bags)
-            tf = bag.count(q)
-            if df and tf:
-                idf = math.log(1 + (3 - df + 0.5) / (df + 0.5))
-                total += idf * tf * 2.5 / (tf + 1.5 * (1 - 0.75 + 0.75 * len(bag) / avgdl))
-        return total
-
-    for query in (["失业"], ["失业", "保险"], ["低保", "收入", "失业"]):
-        got = dict(index.search(query, 3))
-        want = {cid: bm25(query, bag) for cid, bag in zip("abc", bags) if bm25(query, bag) > 0}
-        assert got.keys() == want.keys()
-        for cid, score in want.items():
-            assert got[cid] == pytest.approx(score, rel=1e-5)
-
-
-def test_a_story_also_sees_its_documents_next_best_chunks(laws_services):
-    """A long question's results carry up to two more chunks of their own document from the
-    first fused candidates (the per-document cap keeps them out of the k); a short one's don't."""
-    from assistant.core.versions import version_key
-
-    searcher = laws_services.searcher
-    story = "我家在重庆，儿子成年了但是重度残疾，一直跟我们老两口住在一起，家里收入很低，他能不能自己单独申请每个月的最低生活保障？"
-    depth = searcher.sibling_depth
-
-    def carried(question, sibling_depth):
-        searcher.sibling_depth = sibling_depth
-        try:
-            return searcher.search(question, 2)
-        finally:
-            searcher.sibling_depth = depth
-
-    plain = {h.chunk.id: {n.id for n in h.neighbours} for h in carried(story, 0)}
-    results = carried(story, 10)
-    added = {h.chunk.id: [n for n in h.neighbours if n.id not in plain[h.chunk.id]] for h in results}
-    assert any(added.values()), "no sibling attached"
-    shown = set(plain) | {n for ns in plain.values() for n in ns}
-    for hit in results:
-        assert len(added[hit.chunk.id]) <= 2
-        for n in added[hit.chunk.id]:
-            assert version_key(n.metadata) == version_key(hit.chunk.metadata) and n.id not in shown
-    short = "重庆低保怎么申请"
-    assert [[n.id for n in h.neighbours] for h in carried(short, 10)] == [[n.id for n in h.neighbours] for h in carried(short, 0)]
+    assert len(again.searcher.keyword) == first.store.count()

@@ -43,8 +43,8 @@ def test_expansion_lets_bm25_find_the_official_wording(fresh_services):
         corpus_path("txt", "gz_huji_jiating_zhufang_baozhang_2024.txt"),
     ])
     question = "广州62岁的老人坐地铁、公交要钱吗？"
-    plain = HybridSearcher(svc.store, svc.tokenizer, term_map=None)
-    expanded = HybridSearcher(svc.store, svc.tokenizer, term_map=TermMap.load(TERM_MAP))
+    plain = HybridSearcher(svc.store, svc.searcher.keyword, term_map=None)
+    expanded = HybridSearcher(svc.store, svc.searcher.keyword, term_map=TermMap.load(TERM_MAP))
 
     def lexical_rank(searcher):
         hits = searcher.search(question, 10)

@@ -91,20 +91,36 @@ def test_encrypted_pdf_ingests_with_its_password(fresh_services):
     assert ok.files[0].status == "added" and ok.files[0].chunks > 0
 
 
-def test_while_the_lexical_index_rebuilds_searches_use_the_last_one_without_deleted_chunks(fresh_services, tmp_path):
+def test_while_the_keyword_index_syncs_searches_use_the_last_one_without_deleted_chunks(fresh_services, tmp_path):
+    import threading
+
     svc = fresh_services
     doc = tmp_path / "临时办法.md"
     doc.write_text("---\ntitle: 临时办法\n---\n第一条 临时救助由乡镇人民政府受理审批。\n", encoding="utf-8")
     svc.ingestor.ingest([KNOWLEDGE / "yidi_jiuyi_jiesuan.md", doc])
     assert any(h.chunk.metadata["source"] == str(doc.resolve()) for h in svc.searcher.search("乡镇人民政府受理审批", 4))
-    with svc.searcher._build_lock:  # another thread is rebuilding
-        svc.ingestor.remove(str(doc.resolve()))
+    holding, release = threading.Event(), threading.Event()
+
+    def another_sync():  # another thread is bringing the keyword index up to date
+        with svc.searcher.keyword._lock:
+            holding.set()
+            release.wait(30)
+
+    other = threading.Thread(target=another_sync)
+    other.start()
+    holding.wait(30)
+    try:
+        # The chunks go from the collection only; the keyword index still has them.
+        svc.store.delete(svc.store.ids_where({"source": str(doc.resolve())}))
         hits = svc.searcher.search("乡镇人民政府受理审批", 4)
+        assert svc.searcher.keyword.containing("乡镇人民政府受理审批", 4), "the search did not wait for the sync"
+    finally:
+        release.set()
+        other.join()
     assert hits and all(h.chunk.metadata["source"] != str(doc.resolve()) for h in hits)
-    snap = svc.searcher._snapshot()
-    assert (snap.epoch, snap.seq, snap.version) == (svc.store.last_journal.epoch, svc.store.last_journal.seq, svc.store.version)
-    assert str(doc.resolve()) not in {c.metadata["source"] for c in snap.chunks.values()}
-    assert set(snap.bm25.ids) == set(svc.store.collection.get(include=[])["ids"])
+    svc.searcher.search("乡镇人民政府受理审批", 4)  # the lock is free: this search syncs
+    assert not svc.searcher.keyword.containing("乡镇人民政府受理审批", 4)
+    assert len(svc.searcher.keyword) == svc.store.count()
 
 
 def test_files_are_written_together_and_copies_in_one_run_are_indexed_once(fresh_services, tmp_path, monkeypatch):

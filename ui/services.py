@@ -25,7 +25,7 @@ from assistant.reranking import CrossEncoderReranker
 from assistant.retrieval import HybridRetriever, HybridSearcher
 from assistant.specificity import TermSpecificity
 from assistant.core.settings import Settings
-from assistant.lexical import TermCache
+from assistant.core.keyword import KeywordIndex
 from assistant.core.store import ChromaStore, open_client
 from ingest.loaders import DocumentLoader
 from ingest.manifest import Manifest
@@ -58,7 +58,8 @@ class Services:
         self.feedback.purge()
         self.embeddings.load()
         self.embeddings.embed_query("预热")
-        self.searcher.lexical_index()
+        self.searcher.keyword.refresh()
+        self.searcher.search("预热", 1)
         self.specificity.warm_up()
 
 
@@ -79,25 +80,27 @@ def build_services(
             deterministic fake in tests); with one, the generative answerer is used.
     """
     embeddings = embeddings or _embeddings(settings)
-    assert settings.chroma_path is not None and settings.manifest_path is not None  # set by the settings validator
+    assert settings.chroma_path and settings.manifest_path and settings.keyword_path  # set by the settings validator
     store = ChromaStore(
         open_client(settings.chroma_path, settings.chroma_url),
         settings.chroma_collection,
         embeddings,
         location=settings.chroma_url or str(settings.chroma_path),
     )
+    term_map = TermMap.load(settings.term_map) if settings.term_map else None
+    # The term map's phrases stay whole in BM25, question reading and tagging alike.
+    tokenizer = Tokenizer(term_map.words() if term_map is not None else ())
+    keyword = KeywordIndex(settings.keyword_path, store, tokenizer, refresh_seconds=settings.lexical_refresh_seconds)
     ocr = (ocr or RapidOcr(min_score=settings.ocr_min_score)) if settings.ocr_enabled else None
     ingestor = Ingestor(
         store,
         PolicySplitter(settings.chunk_size, settings.chunk_overlap),
         Manifest(settings.manifest_path),
         DocumentLoader(ocr),
+        after_write=keyword.sync,
     )
-    term_map = TermMap.load(settings.term_map) if settings.term_map else None
-    # The term map's phrases stay whole in BM25, question reading and tagging alike.
-    tokenizer = Tokenizer(term_map.words() if term_map is not None else ())
     specificity = TermSpecificity(tokenizer)
-    searcher = _searcher(settings, store, tokenizer, term_map)
+    searcher = _searcher(settings, store, keyword, term_map)
     retriever = HybridRetriever(searcher=searcher, k=settings.top_k)
     prompts = Prompts(settings.prompts_dir)
     extractive = ExtractiveAnswerer(
@@ -132,24 +135,22 @@ def _embeddings(settings: Settings) -> LazyEmbeddings:
         batch_size=settings.embedding_batch_size,
         query_prefix=settings.embedding_query_prefix,
         passage_prefix=settings.embedding_passage_prefix,
-        vector_cache_dir=settings.model_cache_dir / "vectors" if settings.embedding_cache else None,
+        vector_cache=settings.model_cache_dir / "vectors.sqlite" if settings.embedding_cache else None,
     )
 
 
-def _searcher(settings: Settings, store: ChromaStore, tokenizer: Tokenizer, term_map: TermMap | None) -> HybridSearcher:
-    """The hybrid search over ``store`` as ``settings`` tune it (fusion, spread, neighbours,
-    BM25 refresh and term cache, an optional reranker)."""
+def _searcher(settings: Settings, store: ChromaStore, keyword: KeywordIndex, term_map: TermMap | None) -> HybridSearcher:
+    """The hybrid search over ``store`` and ``keyword`` as ``settings`` tune it (fusion,
+    spread, neighbours, an optional reranker)."""
     return HybridSearcher(
         store,
-        tokenizer,
+        keyword,
         fetch_k=settings.fetch_k,
         rrf_k=settings.rrf_k,
         term_map=term_map,
         max_per_document=settings.max_per_document,
         neighbour_chars=settings.neighbour_chars,
         sibling_depth=settings.sibling_depth,
-        refresh_seconds=settings.lexical_refresh_seconds,
-        term_cache=TermCache(settings.data_dir / "lexical_terms.sqlite", tokenizer.fingerprint),
         reranker=(
             CrossEncoderReranker(settings.reranker_model, settings.reranker_top_n, settings.embedding_device)
             if settings.reranker_model

@@ -49,10 +49,12 @@ class LazyEmbeddings(Embeddings):
         device: torch device, e.g. ``"cpu"``.
         batch_size: texts per forward pass.
         query_prefix / passage_prefix: put before questions / chunks (e5: ``query: ``/``passage: ``).
-        vector_cache_dir: when set, passage vectors are kept there (langchain's
-            ``CacheBackedEmbeddings`` over a ``LocalFileStore``, keyed by SHA-256 of the text and
-            namespaced by model and prefix), so rebuilding an index, or evaluating on a fresh
-            temporary one, never embeds the same text twice.
+        vector_cache: when set, the SQLite file passage vectors are kept in (langchain's
+            ``CacheBackedEmbeddings`` over :class:`~assistant.core.vector_cache.SqliteByteStore`,
+            float32, keyed by SHA-256 of the text and namespaced by model and prefix), so
+            rebuilding an index, or evaluating on a fresh temporary one, never embeds the same
+            text twice. A folder beside it of the same name without suffix (the older
+            one-file-per-vector cache) is moved into it on first use.
     """
 
     def __init__(
@@ -63,7 +65,7 @@ class LazyEmbeddings(Embeddings):
         batch_size: int = 32,
         query_prefix: str = "",
         passage_prefix: str = "",
-        vector_cache_dir: Path | None = None,
+        vector_cache: Path | None = None,
     ):
         self.model_name = model
         self._cache_dir = cache_dir
@@ -71,7 +73,7 @@ class LazyEmbeddings(Embeddings):
         self._batch_size = batch_size
         self._query_prefix = query_prefix
         self._passage_prefix = passage_prefix
-        self._vector_cache_dir = vector_cache_dir
+        self._vector_cache = vector_cache
         self._impl: HuggingFaceEmbeddings | None = None
         self._cached: Embeddings | None = None
         self._lock = threading.Lock()
@@ -105,22 +107,24 @@ class LazyEmbeddings(Embeddings):
         return int(getter())
 
     def _passage_embedder(self) -> Embeddings:
-        if self._vector_cache_dir is None:
+        if self._vector_cache is None:
             return self.load()
-        if self._cached is None:
-            from langchain_classic.embeddings import CacheBackedEmbeddings
-            from langchain_classic.storage import LocalFileStore
+        with self._lock:
+            if self._cached is None:
+                from langchain_classic.embeddings import CacheBackedEmbeddings
+                from langchain_classic.storage import EncoderBackedStore
 
-            store = LocalFileStore(self._vector_cache_dir)
-            self._cached = CacheBackedEmbeddings.from_bytes_store(
-                _Deferred(self),
-                store,
-                # LocalFileStore keys allow only [A-Za-z0-9_.-/]: the namespace is a digest
-                # of model and prefix, one sub-folder per model.
-                namespace=hashlib.sha256(f"{self.model_name}|{self._passage_prefix}".encode()).hexdigest()[:16] + "/",
-                key_encoder="sha256",
-            )
-        return self._cached
+                from assistant.core.vector_cache import SqliteByteStore, decode_vector, encode_vector, migrate_folder, text_key
+
+                store = SqliteByteStore(self._vector_cache)
+                migrate_folder(self._vector_cache.with_suffix(""), store)
+                # The namespace, a digest of model and prefix, keeps the older cache's key layout.
+                namespace = hashlib.sha256(f"{self.model_name}|{self._passage_prefix}".encode()).hexdigest()[:16] + "/"
+                self._cached = CacheBackedEmbeddings(
+                    _Deferred(self),
+                    EncoderBackedStore(store, lambda text: text_key(namespace, text), encode_vector, decode_vector),
+                )
+            return self._cached
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Unit-length passage vectors, shape (len(texts), dimension)."""

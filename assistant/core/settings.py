@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     )
     embedding_cache: bool = Field(
         default=True,
-        description="Keep passage vectors under <model_cache_dir>/vectors so no text is embedded twice.",
+        description="Keep passage vectors in <model_cache_dir>/vectors.sqlite (float32, one file) so no text is embedded twice.",
     )
     embedding_batch_size: int = Field(default=32, ge=1, description="Chunks embedded per batch.")
     embedding_device: str = Field(default="cpu", description="torch device for the embedding model.")
@@ -214,7 +214,15 @@ class Settings(BaseSettings):
         ge=0.0,
         description=(
             "How often, at most, a search asks the collection whether another process changed "
-            "it (the BM25 index follows within this time). Changes made by this process show at once."
+            "it (the keyword index follows within this time). Changes made by this process show at once."
+        ),
+    )
+    keyword_path: Path | None = Field(
+        default=None,
+        description=(
+            "Folder of the keyword (BM25 and exact phrase) index, a tantivy index this instance "
+            "keeps in step with the collection and can always rebuild; defaults to <data_dir>/keyword. "
+            "Each instance sharing a Chroma server keeps its own."
         ),
     )
     manifest_path: Path | None = Field(
@@ -281,7 +289,8 @@ class Settings(BaseSettings):
     def with_data_dir(self, data_dir: Path) -> "Settings":
         """These settings over another data folder: the index and manifest paths move with it."""
         return self.model_copy(
-            update={"data_dir": data_dir, "chroma_path": data_dir / "chroma", "manifest_path": data_dir / "manifest.sqlite"}
+            update={"data_dir": data_dir, "chroma_path": data_dir / "chroma", "manifest_path": data_dir / "manifest.sqlite",
+                    "keyword_path": data_dir / "keyword"}
         )
 
     @model_validator(mode="after")
@@ -291,6 +300,8 @@ class Settings(BaseSettings):
             self.chroma_path = self.data_dir / "chroma"
         if self.manifest_path is None:
             self.manifest_path = self.data_dir / "manifest.sqlite"
+        if self.keyword_path is None:
+            self.keyword_path = self.data_dir / "keyword"
         if self.term_map is not None and str(self.term_map) in ("", "."):
             self.term_map = None  # MINSHENG_TERM_MAP= (empty) turns expansion off
         if self.reranker_model is not None and str(self.reranker_model) in ("", "."):

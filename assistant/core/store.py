@@ -8,7 +8,7 @@ function is always passed explicitly, so Chroma never falls back to its own down
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 import json
 import uuid
@@ -360,20 +360,23 @@ class ChromaStore:
             self._check_dimension(len(vector))
         return vector
 
-    def nearest(self, vector: list[float], n: int, ids: Sequence[str] | None = None) -> list[tuple[Chunk, float]]:
+    def nearest(self, vector: list[float], n: int, sources: Collection[str] | None = None) -> list[tuple[Chunk, float]]:
         """The ``n`` chunks nearest to ``vector`` as (chunk, cosine similarity), best first.
 
         Args:
-            ids: search only among these chunks (a metadata filter's result); None = all.
+            sources: search only the chunks of these documents (a filter's result); None = all.
         """
-        if ids is not None and not ids:
+        if sources is not None and not sources:
             return []
+        where = None
+        if sources is not None:
+            where = {"source": next(iter(sources))} if len(sources) == 1 else {"source": {"$in": sorted(sources)}}
         # Chroma returns fewer than n_results when fewer exist, so no count (a round trip
         # to a server) is needed first.
         res = self.collection.query(
             query_embeddings=[vector],
-            n_results=n if ids is None else min(n, len(ids)),
-            ids=list(ids) if ids is not None else None,
+            n_results=n,
+            where=where,
             include=["documents", "metadatas", "distances"],
         )
         out = []
