@@ -4,7 +4,8 @@ Two corpora:
 
 - ``shared``: ../shared/corpus + ../shared/corpus-laws (about 400 documents).
 - ``large``: ``shared`` plus ``--copies`` (7) synthetic copies of corpus-laws, about
-  100,000 chunks. A copy's title carries a tag (``（河北省汇编第3辑）``), so each copy is a
+  100,000 chunks; ``province``: the same with 80 copies, about 1,000,000 chunks (a
+  province's normative documents across its cities and districts). A copy's title carries a tag (``（河北省汇编第3辑）``), so each copy is a
   document of its own with its own title, like the near-identical regulations of many
   regions; its text is the original's. The copies are generated once under
   ``~/.cache/minsheng/bench/`` (never inside the project).
@@ -25,6 +26,7 @@ the report says which, and gives the model's own throughput alongside.
 
     .venv/bin/python -m bench.scale --corpus shared [--cold] [--repeats 3]
     .venv/bin/python -m bench.scale --corpus large [--copies 7]
+    .venv/bin/python -m bench.scale --corpus province [--copies 80] [--no-naive]
     .venv/bin/python -m bench.scale --corpus large --prepare   # only generate and embed once
 """
 
@@ -113,10 +115,21 @@ class CopyVectors:
         return vectors.tolist()
 
 
-def corpus_paths(name: str, copies: int) -> list[Path]:
+#: Synthetic corpora and their default number of copies of corpus-laws (about 12,400 chunks each).
+SYNTHETIC = {"large": 7, "province": 80}
+
+
+def disk_mb(path: Path) -> float:
+    """Size of the file ``path``, or of the files under the folder ``path``, in MB (0 when absent)."""
+    if path.is_file():
+        return path.stat().st_size / 2**20
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20 if path.exists() else 0.0
+
+
+def corpus_paths(name: str, copies: int | None) -> list[Path]:
     paths = [SHARED / "corpus", SHARED / "corpus-laws"]
-    if name == "large":
-        paths += generate_large(default_cache_dir() / "bench" / "large-v2", copies)
+    if name in SYNTHETIC:
+        paths += generate_large(default_cache_dir() / "bench" / "large-v2", copies or SYNTHETIC[name])
     return paths
 
 
@@ -196,8 +209,8 @@ def _probe_in_child(pipeline: str, data: Path, rounds: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", choices=["shared", "large"], default="shared")
-    parser.add_argument("--copies", type=int, default=7, help="synthetic copies of corpus-laws in the large corpus")
+    parser.add_argument("--corpus", choices=["shared", *SYNTHETIC], default="shared")
+    parser.add_argument("--copies", type=int, help="synthetic copies of corpus-laws (large: 7, province: 80)")
     parser.add_argument("--repeats", type=int, default=3, help="unchanged re-ingests timed (median)")
     parser.add_argument("--rounds", type=int, default=2, help="passes over the team questions when timing queries")
     parser.add_argument("--cold", action="store_true", help="embed everything (vector cache off) in the first ingest")
@@ -223,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         services = build_services(settings)
         services.embeddings.load()
         services.embeddings.embed_query("预热")
-        if args.corpus == "large":
+        if args.corpus in SYNTHETIC:
             services.embeddings.embed_documents = CopyVectors(services.embeddings.embed_documents)
         first = services.ingestor.ingest(paths)
         t = first.totals()
@@ -239,8 +252,13 @@ def main(argv: list[str] | None = None) -> int:
             out(f"naive ingest: {naive.ingest(paths).seconds:.0f} s; vectors are cached for later runs")
             return 0
         vectors = "all embedded" if args.cold else "vector cache on"
-        if args.corpus == "large":
+        if args.corpus in SYNTHETIC:
             vectors += "; copies' vectors derived"
+        assert settings.chroma_path and settings.keyword_path
+        sizes = (f"on disk: Chroma {disk_mb(settings.chroma_path):,.0f} MB, keyword index {disk_mb(settings.keyword_path):,.0f} MB "
+                 f"({disk_mb(settings.keyword_path) * 2**20 / max(1, t['chunks']):,.0f} bytes a chunk), "
+                 f"manifest {disk_mb(settings.manifest_path):,.1f} MB")
+        out(sizes)
         rows["minsheng"]["chunks"] = f"{t['chunks']:,}"
         rows["minsheng"]["ingest"] = f"{t['seconds']:.0f} s, {t['chunks'] / t['seconds']:.0f} chunks/s ({vectors})"
         rows["minsheng"]["re-ingest"] = f"{median_seconds(lambda: services.ingestor.ingest(paths), args.repeats):.2f} s"

@@ -48,9 +48,11 @@ def test_a_new_and_a_deleted_document_reach_the_other_instance_document_by_docum
         assert writer.ingestor.ingest([doc]).files[0].status == "added"
         hits = reader.searcher.search("鸬鹚补贴", 4)
         assert hits and hits[0].chunk.metadata["source"] == str(doc.resolve()) and hits[0].lexical_rank == 1
+        assert reader.searcher.keyword.documents[str(doc.resolve())]["title"] == "共享测试办法"  # filters see it
         writer.ingestor.remove(str(doc.resolve()))
         hits = reader.searcher.search("鸬鹚补贴", 4)
         assert all(h.chunk.metadata["source"] != str(doc.resolve()) for h in hits)
+        assert str(doc.resolve()) not in reader.searcher.keyword.documents
         assert "鸬鹚" in reader.tokenizer.query_terms("鸬鹚补贴") and not reader.searcher.keyword.search(["鸬鹚"], 4)
     finally:
         reader.store.ids_by_source = original

@@ -164,14 +164,26 @@ class KeywordIndex:
             self._reload()
         return self._index
 
-    def _reload(self) -> None:
+    def _reload(self, changed: set[str] | None = None) -> None:
+        """Search what was last committed; the document table is read again for the
+        ``changed`` sources only (all when None)."""
         index = self._index
         assert index is not None
         index.reload()
         searcher = index.searcher()
-        documents: dict[str, dict[str, Any]] = {}
-        if searcher.num_docs:
-            leads = tantivy.Query.term_query(index.schema, "lead", "1")
+        leads = tantivy.Query.term_query(index.schema, "lead", "1")
+        if changed is None:
+            documents: dict[str, dict[str, Any]] = {}
+        else:
+            documents = {s: md for s, md in self._documents.items() if s not in changed}
+            if not changed:
+                leads = None
+            else:
+                leads = tantivy.Query.boolean_query([
+                    (tantivy.Occur.Must, leads),
+                    (tantivy.Occur.Must, tantivy.Query.term_set_query(index.schema, "source", sorted(changed))),
+                ])
+        if leads is not None and searcher.num_docs:
             for _, address in searcher.search(leads, limit=searcher.num_docs, count=False).hits:
                 record = json.loads(bytes(searcher.doc(address)["record"][0]))
                 documents[str(record["metadata"].get("source", ""))] = record["metadata"]
@@ -259,7 +271,7 @@ class KeywordIndex:
         writer.commit()
         writer.wait_merging_threads()
         self._write_point(Point(journal.epoch, journal.seq))
-        self._reload()
+        self._reload(changed)
         log.info("keyword index: %s in %.2f s (%d chunks)",
                  "rebuilt" if changed is None else f"{len(changed)} documents re-indexed", time.monotonic() - started, len(self))
 
