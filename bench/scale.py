@@ -199,10 +199,10 @@ def probe(pipeline: str, data: Path, rounds: int) -> dict[str, float]:
     }
 
 
-def _probe_in_child(pipeline: str, data: Path, rounds: int) -> dict[str, float]:
+def _probe_in_child(pipeline: str, data: Path, rounds: int, env: dict[str, str] | None = None) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, "-m", "bench.scale", "--probe", pipeline, "--data-dir", str(data), "--rounds", str(rounds)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
+        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True, env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
