@@ -151,18 +151,24 @@ class KeywordIndex:
 
     def _open(self) -> tantivy.Index:
         if self._index is None:
-            self.path.mkdir(parents=True, exist_ok=True)
-            point = self._read_point()
-            if point.schema != SCHEMA_VERSION:
-                # Another version of the fields or another dictionary: start over.
-                for old in self.path.iterdir():
-                    if old.is_file():
-                        old.unlink()
-                point = Point(schema=-1)
-            self._index = tantivy.Index(self._schema(), path=str(self.path), reuse=True)
-            self._point = point
-            self._reload()
+            with self._lock:
+                if self._index is None:
+                    self._open_now()
+        assert self._index is not None
         return self._index
+
+    def _open_now(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        point = self._read_point()
+        if point.schema != SCHEMA_VERSION:
+            # Another version of the fields or another dictionary: start over.
+            for old in self.path.iterdir():
+                if old.is_file():
+                    old.unlink()
+            point = Point(schema=-1)
+        self._index = tantivy.Index(self._schema(), path=str(self.path), reuse=True)
+        self._point = point
+        self._reload()
 
     def _reload(self, changed: set[str] | None = None) -> None:
         """Search what was last committed; the document table is read again for the
