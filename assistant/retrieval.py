@@ -208,8 +208,12 @@ class HybridSearcher:
         """Chunks holding a phrase of :func:`exact_phrases` verbatim, the first phrase's first."""
         out: dict[str, Chunk] = {}
         for phrase in exact_phrases(question):
-            for chunk, _ in self.keyword.containing(phrase, self.fetch_k, sources):
-                out.setdefault(chunk.id, chunk)
+            for candidate in _heads(phrase):
+                found = self.keyword.containing(candidate, self.fetch_k, sources)
+                for chunk, _ in found:
+                    out.setdefault(chunk.id, chunk)
+                if found:
+                    break
         return list(out.values())
 
     def neighbours(self, chunk: Chunk) -> list[Chunk]:
@@ -253,6 +257,15 @@ _QUOTED = re.compile(r"“([^”]{2,})”|\"([^\"]{2,})\"|「([^」]{2,})」|『
 MIN_EXACT_QUERY = 4
 #: Longest whole query tried as a phrase (a pasted article).
 MAX_EXACT_QUERY = 200
+
+
+def _heads(phrase: str) -> list[str]:
+    """``phrase``, and for a 文号 the same with ever fewer characters before its bracket (down
+    to two): where the issuer's short name starts is not marked ("按穗府办规〔2019〕13号")."""
+    if not _DOC_NUMBER.fullmatch(phrase):
+        return [phrase]
+    bracket = next(i for i, ch in enumerate(phrase) if ch in "〔[［(（【")
+    return [phrase[i:] for i in range(0, max(1, bracket - 1))]
 
 
 def exact_phrases(query: str) -> list[str]:

@@ -83,6 +83,13 @@ def test_a_quoted_name_inside_a_question_is_matched_verbatim(phrase_url):
     assert svc.searcher.search(question, 4, exact_first=True)[0].score > 1.0
 
 
+def test_a_doc_number_inside_a_sentence_is_found_without_the_words_before_it(phrase_url):
+    url, _ = phrase_url
+    top = _search(url, "按穗府办规〔2019〕14号执行吗")[0]
+    assert "穗府办规〔2019〕14号" in top["text"], top["text"][:80]
+    assert top["score"] > 1.0, "found by the verbatim match, not by its words alone"
+
+
 def test_words_found_nowhere_verbatim_rank_as_before(phrase_url):
     """A resident's question is not in any text word for word: no chunk is put first for
     it, and the search is the fused ranking alone."""
@@ -91,3 +98,13 @@ def test_words_found_nowhere_verbatim_rank_as_before(phrase_url):
     assert not svc.searcher.keyword.containing(question, 5)
     hits = svc.searcher.search(question, 4)
     assert hits and all(h.score < 1.0 for h in hits)
+
+
+def test_the_phrases_of_a_query():
+    from assistant.retrieval import exact_phrases
+
+    assert exact_phrases("低保") == [], "a two-character query is in thousands of chunks"
+    assert exact_phrases("按穗府办规[2019]13号执行吗") == ["按穗府办规[2019]13号", "按穗府办规[2019]13号执行吗"]
+    assert exact_phrases("《广州市社会救助办法》和“低收入家庭”怎么认定")[:2] == ["广州市社会救助办法", "低收入家庭"]
+    assert exact_phrases("  长三角 生态绿色  ") == ["  长三角 生态绿色  "]
+    assert phrase_form("沪房规范［2022］1号") == phrase_form("沪房规范〔2022〕1号") == "沪房规范(2022)1号"
