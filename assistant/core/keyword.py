@@ -82,7 +82,8 @@ class KeywordIndex:
         path: folder of the index (created; rebuilt when its fields are of another version).
         store: the collection the index derives from.
         tokenizer: cuts chunk texts and queries into terms (its fingerprint is part of the
-            point: an index cut by another dictionary is rebuilt).
+            point: an index cut by another dictionary is rebuilt, so every process writing
+            one index folder must use the same term map).
         refresh_seconds: how often, at most, :meth:`refresh` reads the journal for other
             processes' writes (one metadata read).
         writer_heap: bytes tantivy buffers before writing a segment (its minimum is 15 MB).
