@@ -3,7 +3,7 @@ deployment guide runs it (deploy/README.md).
 
 Embedded Chroma keeps its HNSW index (about 1.7 kB a chunk) inside the serving process; with
 a server that memory is the server's, shared by every instance. Given a data folder built
-by ``bench.scale`` (or ``minsheng ingest``), this starts ``chroma run`` on its ``chroma``
+by ``bench.scale --keep DIR`` (or ``minsheng ingest``), this starts ``chroma run`` on its ``chroma``
 folder, then measures an instance in a fresh process over it (the keyword index in the same
 data folder, in step with the collection's journal): start to the first answer, warm
 retrieval and answer p50/p95, and the peak RSS of the instance and of the server.

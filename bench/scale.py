@@ -33,6 +33,7 @@ the report says which, and gives the model's own throughput alongside.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import re
@@ -215,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="passes over the team questions when timing queries")
     parser.add_argument("--cold", action="store_true", help="embed everything (vector cache off) in the first ingest")
     parser.add_argument("--no-naive", action="store_true")
+    parser.add_argument("--keep", type=Path, help="build the index in this folder and keep it (for bench.instance)")
     parser.add_argument("--prepare", action="store_true", help="only generate the corpus and fill the vector cache")
     parser.add_argument("--probe", choices=["minsheng", "naive"], help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
@@ -230,7 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     report = Report(f"scale-{args.corpus}", f"Speed at scale: {args.corpus} corpus, minsheng against the naive pipeline")
     out = report.line
     rows: dict[str, dict[str, str]] = {"minsheng": {}, "naive": {}}
-    with tempfile.TemporaryDirectory(prefix="minsheng-scale-") as tmp:
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    folder = contextlib.nullcontext(str(args.keep)) if args.keep else tempfile.TemporaryDirectory(prefix="minsheng-scale-")
+    with folder as tmp:
         data = Path(tmp)
         settings = Settings(data_dir=data, embedding_cache=not args.cold)
         services = build_services(settings)
