@@ -134,9 +134,10 @@ class HybridSearcher:
         document, so it is judged on each document's first chunk (the last
         :attr:`MAX_FILTERS` answers kept until the index changes)."""
         documents = self.keyword.documents
-        key = (filters, id(documents))
+        # The index's generation, not the table's id(): a new table may reuse a freed one's id.
+        key = (filters, self.keyword.generation)
         if key not in self._passing:
-            if len(self._passing) >= self.MAX_FILTERS or any(k[1] != id(documents) for k in self._passing):
+            if len(self._passing) >= self.MAX_FILTERS or any(k[1] != key[1] for k in self._passing):
                 self._passing.clear()
             self._passing[key] = frozenset(
                 source for source, md in documents.items() if filters.accepts(Chunk(id="", text="", metadata=md))

@@ -58,8 +58,7 @@ class Services:
         self.feedback.purge()
         self.embeddings.load()
         self.embeddings.embed_query("预热")
-        self.searcher.keyword.refresh()
-        self.searcher.search("预热", 1)
+        self.searcher.search("预热", 1)  # opens and, if behind, brings up to date the keyword index
         self.specificity.warm_up()
 
 

@@ -112,6 +112,8 @@ class KeywordIndex:
         self._counted_at = 0.0
         self._suspect: tuple[str, int] | None = None
         self._documents: dict[str, dict[str, Any]] = {}
+        #: bumped at every reload: what was derived from the index before is stale
+        self.generation = 0
         self._doc_freq: dict[str, int] = {}
 
     # -- opening -----------------------------------------------------------------------------
@@ -195,6 +197,7 @@ class KeywordIndex:
                 record = json.loads(bytes(searcher.doc(address)["record"][0]))
                 documents[str(record["metadata"].get("source", ""))] = record["metadata"]
         self._searcher, self._documents, self._doc_freq = searcher, documents, {}
+        self.generation += 1
 
     # -- keeping in step ---------------------------------------------------------------------
 
@@ -310,12 +313,12 @@ class KeywordIndex:
 
     def ids(self) -> set[str]:
         """Every indexed chunk id (reads every stored record: for checks, not for serving)."""
-        index = self._open()
+        self._open()
         searcher = self._searcher
         if searcher is None or not searcher.num_docs:
             return set()
         hits = searcher.search(tantivy.Query.all_query(), limit=searcher.num_docs, count=False).hits
-        return {str(searcher.doc(address)["id"][0]) for _, address in hits} if index else set()
+        return {str(searcher.doc(address)["id"][0]) for _, address in hits}
 
     @property
     def documents(self) -> dict[str, dict[str, Any]]:
