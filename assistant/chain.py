@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import date
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.query import contextualise
+from assistant.scripts import ScriptBook
 from assistant.core.types import Answer, ScoredChunk
 
 #: Turns (question, earlier turns) into the text to search: rule-based
@@ -71,14 +73,24 @@ class Assistant:
         answerer: extractive or generative.
         rewrite: makes the search text of a follow-up (see :data:`Rewriter`).
         k: chunks each answer is given.
+        revisions: cited chunks' metadata -> the recent revisions to mention
+            (:func:`assistant.core.versions.cited_revisions`); None mentions none.
+        scripts: approved answer scripts (答复口径); one in force that matches the question
+            answers it instead of the policy search (None: scripts are not used).
+        today: the date scripts are judged on (tests fix it).
 
     For LangChain users, :attr:`chain` is the same pipeline as a runnable, and
     :class:`~assistant.retrieval.HybridRetriever` the search as a retriever: adapters over
     this path, not a second one.
     """
 
-    def __init__(self, searcher: Searcher, answerer: Answerer, rewrite: Rewriter = contextualise, k: int = 4):
+    def __init__(self, searcher: Searcher, answerer: Answerer, rewrite: Rewriter = contextualise, k: int = 4,
+                 revisions: Callable[[list[dict[str, Any]]], list[dict[str, str]]] | None = None,
+                 scripts: ScriptBook | None = None, today: Callable[[], date] = date.today):
         self.searcher = searcher
+        self.scripts = scripts
+        self.today = today
+        self.revisions = revisions
         self.answerer = answerer
         self.rewrite = rewrite
         self.k = k
@@ -108,6 +120,14 @@ class Assistant:
         t0 = time.perf_counter()
         query = self.rewrite(question, list(history))
         t1 = time.perf_counter()
+        match = self.scripts.match(query, self.today()) if self.scripts is not None else None
+        if match is not None:
+            answer = self.scripts.answer(match, question)
+            answer.query = query
+            answer.timings = {"rewrite": (t1 - t0) * 1000, "script": (time.perf_counter() - t1) * 1000}
+            answer.timings["total"] = (time.perf_counter() - t0) * 1000
+            yield answer
+            return
         hits = self.searcher.search(query, self.k)
         t2 = time.perf_counter()
         focus = question if query != question else None
@@ -121,6 +141,8 @@ class Assistant:
                 continue
             done = time.perf_counter()
             answer.question, answer.query, answer.retrieved = question, query, list(hits)
+            if self.revisions is not None and answer.citations:
+                answer.revisions = self.revisions([c.chunk.metadata for c in answer.citations])
             answer.timings = {
                 "rewrite": (t1 - t0) * 1000,
                 "retrieval": (t2 - t1) * 1000,

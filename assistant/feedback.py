@@ -1,7 +1,8 @@
-"""Residents' thumbs up/down on answers, kept in SQLite for the team to review.
+"""Residents' thumbs up/down on answers and the questions the assistant refused, kept in
+SQLite for the team to review (:mod:`assistant.gaps` groups them).
 
 Personal data is redacted before anything is written (:func:`assistant.privacy.redact`), and
-rows older than the retention period are deleted whenever feedback is stored.
+rows older than the retention period are deleted whenever a row is stored.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ class FeedbackStore:
     used and created only when the first row is stored: a command that takes no feedback
     (ingest, ask, eval) writes nothing.
 
-    Each row: id, time (UTC ISO), rating (+1 helpful / -1 not), question, answer, comment,
-    all text redacted.
+    Each feedback row: id, time (UTC ISO), rating (+1 helpful / -1 not), question, answer,
+    comment; each refusal row: id, time, question, topic (of the nearest document found, ""
+    when none). All text is redacted.
 
     Args:
         path: the SQLite file.
@@ -51,6 +53,10 @@ class FeedbackStore:
                     "CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY, at TEXT NOT NULL, rating INTEGER NOT NULL,"
                     " question TEXT NOT NULL, answer TEXT NOT NULL, comment TEXT NOT NULL DEFAULT '')"
                 )
+                self._conn.execute(
+                    "CREATE TABLE IF NOT EXISTS refusals (id INTEGER PRIMARY KEY, at TEXT NOT NULL, question TEXT NOT NULL,"
+                    " topic TEXT NOT NULL DEFAULT '')"
+                )
         return self._conn
 
     def purge(self, now: datetime | None = None) -> int:
@@ -61,7 +67,8 @@ class FeedbackStore:
             if db is None:
                 return 0
             with db:
-                return db.execute("DELETE FROM feedback WHERE at < ?", (cutoff,)).rowcount
+                gone = db.execute("DELETE FROM feedback WHERE at < ?", (cutoff,)).rowcount
+                return gone + db.execute("DELETE FROM refusals WHERE at < ?", (cutoff,)).rowcount
 
     def add(self, question: str, answer: str, rating: int, comment: str = "") -> int:
         """Store one judgement; returns its id.
@@ -80,6 +87,32 @@ class FeedbackStore:
             row = int(cur.lastrowid)
         self.purge()
         return row
+
+    def add_refusal(self, question: str, topic: str = "", at: datetime | None = None) -> int:
+        """Store a question the assistant refused (redacted); returns its id. ``at`` defaults
+        to now (UTC)."""
+        when = (at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+        with self._lock, self._db() as db:
+            row = int(db.execute("INSERT INTO refusals (at, question, topic) VALUES (?, ?, ?)",
+                                 (when, redact(question), topic)).lastrowid)
+        self.purge()
+        return row
+
+    def unanswered(self, since: str = "", until: str = "") -> list[dict[str, Any]]:
+        """Refused questions and thumbs-down answers with ``since`` <= date <= ``until`` (ISO
+        dates, "" = open), oldest first: {``at``, ``question``, ``kind`` ("refused" or
+        "thumbs_down"), ``topic``, ``comment``}."""
+        low, high = since or "0000", (until or "9999") + "T99"
+        with self._lock:
+            db = self._db(create=False)
+            if db is None:
+                return []
+            refused = db.execute("SELECT at, question, 'refused', topic, '' FROM refusals WHERE at >= ? AND at <= ?",
+                                 (low, high)).fetchall()
+            disliked = db.execute("SELECT at, question, 'thumbs_down', '', comment FROM feedback WHERE rating < 0"
+                                  " AND at >= ? AND at <= ?", (low, high)).fetchall()
+        rows = [dict(zip(("at", "question", "kind", "topic", "comment"), r)) for r in refused + disliked]
+        return sorted(rows, key=lambda r: r["at"])
 
     def recent(self, limit: int = 100) -> list[dict[str, Any]]:
         """The latest rows, newest first."""

@@ -24,6 +24,7 @@ from assistant.core.regions import chunk_regions, regions_in, with_provinces
 from assistant.reranking import CrossEncoderReranker
 from assistant.core.keyword import KeywordIndex, phrase_form
 from assistant.core.store import ChromaStore
+from assistant.core.scripts import SCRIPT_TYPE
 from assistant.core.text import normalise, to_simplified
 from assistant.core.types import Chunk, ScoredChunk
 from assistant.core.versions import REPLACED_BY, REPLACED_ON, version_key
@@ -145,7 +146,7 @@ class HybridSearcher:
         return self._passing[key]
 
     def search(
-        self, question: str, k: int, filters: SearchFilters | None = None, exact_first: bool = False
+        self, question: str, k: int, filters: SearchFilters | None = None, exact_first: bool = False, scripts: bool = False
     ) -> list[ScoredChunk]:
         """The ``k`` best chunks for ``question``, best first, with per-retriever evidence.
 
@@ -155,6 +156,9 @@ class HybridSearcher:
                 come before all others, as a lookup by name or 文号 wants; otherwise they count
                 as one more ranking in the fusion, as a question wants (a resident's
                 《失业保险条例》 is answered by that regulation more than by every text citing it).
+            scripts: answer scripts (答复口径) may be returned, as the hotline lookup wants; an
+                answer quotes policy texts only, and a script answers through
+                :class:`assistant.scripts.ScriptBook`, which checks it is in force.
         """
         self.keyword.refresh()
         if not len(self.keyword):
@@ -186,6 +190,8 @@ class HybridSearcher:
                 if chunk_regions(hit.chunk) & wanted:
                     hit.score += 1.0 / (self.rrf_k + 1)
         ranked = sorted(found.values(), key=lambda s: (-s.score, s.chunk.id))
+        if not scripts:
+            ranked = [h for h in ranked if h.chunk.metadata.get("doc_type") != SCRIPT_TYPE]
         ranked = _prefer_in_force(ranked, years_in(question), 1.0 / (self.rrf_k + 1))
         if self.reranker is not None:
             ranked = self.reranker.rerank(question, ranked)

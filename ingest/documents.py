@@ -14,7 +14,9 @@ from typing import Any
 
 from assistant.core.store import ChromaStore
 from assistant.core.types import ChunkMeta
-from ingest.loaders import SUPPORTED_SUFFIXES
+from assistant.core.versions import version_date, version_key
+from ingest.changes import ArticleChange, compare
+from ingest.loaders import SUPPORTED_SUFFIXES, LoadError
 from ingest.manifest import Manifest
 from ingest.pipeline import FileResult, Ingestor
 
@@ -47,6 +49,23 @@ class DocumentInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class Comparison:
+    """新旧对照 of two versions of one policy: ``old`` and ``new`` (id, title, date, file),
+    then every article (:func:`ingest.changes.compare`), and how many were added, removed
+    and changed."""
+
+    old: dict[str, str]
+    new: dict[str, str]
+    articles: list[ArticleChange]
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(a.status == s for a in self.articles) for s in ("added", "removed", "changed", "unchanged")}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"old": self.old, "new": self.new, "counts": self.counts(), "articles": [a.to_dict() for a in self.articles]}
 
 
 class DocumentService:
@@ -143,6 +162,44 @@ class DocumentService:
             path.unlink()
         return doc
 
+    def versions(self, doc_id: str) -> list[dict[str, Any]]:
+        """Every indexed version of the policy ``doc_id`` is one of (itself included), oldest
+        first, as first-chunk metadata (:func:`assistant.core.versions.version_key` decides).
+
+        Raises:
+            DocumentError: no such document.
+        """
+        md = self.store.first_metadata({"doc_id": doc_id})
+        if md is None:
+            raise DocumentError(f"no document with id {doc_id!r}")
+        key = version_key(md)
+        heads = {str(m.get("doc_id")): m for _, m in self.store.all_metadata(where={"chunk_index": 0})}
+        return sorted((m for m in heads.values() if version_key(m) == key), key=version_date)
+
+    def changes(self, doc_id: str) -> Comparison:
+        """新旧对照 for ``doc_id``: against the version that replaced it, or, for the version
+        in force, against the one it replaced.
+
+        Raises:
+            DocumentError: no such document, no other version, or a version's file is gone
+                (the message says which).
+        """
+        versions = self.versions(doc_id)
+        if len(versions) < 2:
+            raise DocumentError(f"document {doc_id!r} has no other version")
+        at = next(n for n, m in enumerate(versions) if m.get("doc_id") == doc_id)
+        old, new = (versions[at], versions[at + 1]) if at + 1 < len(versions) else (versions[at - 1], versions[at])
+        return Comparison(_version(old), _version(new), compare(self._text(old), self._text(new)))
+
+    def _text(self, md: dict[str, Any]) -> str:
+        path = Path(str(md.get("source", "")))
+        if not path.exists():
+            raise DocumentError(f"{path}: the file is gone; re-ingest it to compare versions")
+        try:
+            return self.ingestor.loader.load(path).text
+        except LoadError as exc:
+            raise DocumentError(str(exc)) from None
+
     def reindex(self, doc_id: str) -> FileResult:
         """Read a document's file again and replace its chunks.
 
@@ -155,6 +212,12 @@ class DocumentService:
             raise DocumentError(f"{doc.source}: the file is gone; delete the document instead")
         self.ingestor.remove(doc.source)
         return self.ingestor.ingest([path]).files[0]
+
+
+def _version(md: dict[str, Any]) -> dict[str, str]:
+    meta = ChunkMeta.from_flat(md)
+    return {"id": meta.doc_id, "title": meta.title, "date": meta.date, "effective_date": meta.effective_date,
+            "file_name": meta.file_name, "replaced_by": meta.replaced_by}
 
 
 def _info(rec, md: dict[str, Any]) -> DocumentInfo:

@@ -85,6 +85,8 @@ _KEY_ALIASES = {
     "topic": "topic", "主题": "topic",
     "source_url": "source_url", "原文网址": "source_url", "url": "source_url",
     "source_title": "source_title",
+    "doc_type": "doc_type", "类型": "doc_type",
+    "script": "script",  # an answer script (答复口径) as JSON, assistant.core.scripts
 }
 
 

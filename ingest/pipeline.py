@@ -16,7 +16,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -180,11 +180,15 @@ class Ingestor:
             chunks are in, so a crash loses at most one batch of work, repaired next run.
         after_write: called after each batch is written and when a call that wrote returns
             (the keyword index's sync: it reads from the collection's journal what changed).
+        kept: folders the product itself writes documents to (uploads, answer scripts): a
+            rebuild reads them again with the paths it is given, so they survive it.
     """
 
     def __init__(self, store: ChromaStore, splitter: PolicySplitter, manifest: Manifest, loader: DocumentLoader,
-                 write_batch: int = WRITE_BATCH, after_write: Callable[[], None] | None = None):
+                 write_batch: int = WRITE_BATCH, after_write: Callable[[], None] | None = None,
+                 kept: Sequence[Path] = ()):
         self.store = store
+        self.kept = list(kept)
         self.after_write = after_write or (lambda: None)
         self.splitter = splitter
         self.manifest = manifest
@@ -241,6 +245,7 @@ class Ingestor:
         if rebuild:
             self.store.reset()
             self.manifest.clear()
+            paths = [*paths, *(folder for folder in self.kept if folder.is_dir() and folder not in paths)]
         else:
             report.recovered = self.repair.recover(full=not clean)
         if prune:

@@ -134,11 +134,13 @@ ADMIN = ("hotline-admin", "s3cret-for-tests")
 
 @pytest.fixture(scope="session")
 def web_services(settings_factory, embeddings):
-    """Services over knowledge/ plus ../shared/corpus/bad/xss.html, with admin credentials."""
+    """Services over knowledge/ plus ../shared/corpus/bad/xss.html and the two versions of
+    上海市社会救助条例 (for 新旧对照), with admin credentials."""
     from ui.services import build_services
 
     svc = build_services(settings_factory(admin_user=ADMIN[0], admin_password=ADMIN[1]), embeddings=embeddings, ocr=shared_ocr())
-    report = svc.ingestor.ingest([KNOWLEDGE, corpus_path("bad", "xss.html")])
+    versions = [laws_path("local", "上海", f"上海市社会救助条例({d}).md") for d in ("2018-11-22", "2024-12-31")]
+    report = svc.ingestor.ingest([KNOWLEDGE, corpus_path("bad", "xss.html"), *versions])
     assert not report.errors, report.errors
     svc.warm_up()
     return svc
@@ -173,3 +175,22 @@ def chroma_server(tmp_path_factory):
     proc.terminate()
     proc.wait(timeout=30)
     log.close()
+
+
+SHANGHAI_2018 = LAWS / "local" / "上海" / "上海市社会救助条例(2018-11-22).md"
+
+
+@pytest.fixture(scope="module")
+def admin_app(settings_factory, embeddings):
+    """(services, url) for one test module: knowledge/ and the 2018 and 2024 上海市社会救助条例,
+    admin on, served on loopback; a module that changes its scripts or feedback leaves the
+    session's shared app alone."""
+    from ui.api import create_server
+    from ui.background import BackgroundServer
+    from ui.services import build_services
+
+    svc = build_services(settings_factory(admin_user=ADMIN[0], admin_password=ADMIN[1]), embeddings=embeddings, ocr=shared_ocr())
+    report = svc.ingestor.ingest([KNOWLEDGE, SHANGHAI_2018, SHANGHAI_2018.with_name("上海市社会救助条例(2024-12-31).md")])
+    assert not report.errors, report.errors
+    with BackgroundServer(create_server(svc)) as url:
+        yield svc, url

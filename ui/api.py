@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import date
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, UploadFile
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi import APIRouter, Body, Depends, FastAPI, File, HTTPException, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
+from assistant.core.scripts import AnswerScript, ScriptError
 from assistant.core.settings import Settings
+from ingest.scripts import MAX_IMPORT_BYTES
 from ingest.documents import MAX_UPLOAD_BYTES, DocumentError
 from assistant.filters import SearchFilters
 from ui.services import Services
@@ -77,7 +80,9 @@ def create_api(services: Services) -> FastAPI:
         static_url="/api/docs-static", openapi_url="/openapi.json",
     )
     app.include_router(_question_routes(services))
-    app.include_router(_document_routes(services, _admin_check(services.settings)))
+    admin = _admin_check(services.settings)
+    app.include_router(_document_routes(services, admin))
+    app.include_router(_script_routes(services, admin))
     app.include_router(_openai_routes(services))
     return app
 
@@ -109,6 +114,7 @@ def _question_routes(services: Services) -> APIRouter:
     def ask(request: AskRequest) -> dict[str, Any]:
         """Answer a question with numbered sources (refused=true when the knowledge base has nothing)."""
         answer = services.assistant.ask(request.question, history=[t.model_dump() for t in request.history])
+        services.record(answer)
         return {**answer.to_dict(), "ticket_note": services.lookup.ticket_note(answer)}
 
     @router.post("/api/search")
@@ -155,6 +161,26 @@ def _document_routes(services: Services, admin: Callable[..., str]) -> APIRouter
             raise HTTPException(404, str(exc)) from None
         return {"path": result.path, "status": result.status, "chunks": result.chunks, "detail": result.detail}
 
+    @router.get("/api/documents/{doc_id}/changes")
+    def changes(doc_id: str) -> dict[str, Any]:
+        """新旧对照: this document against its other version, article by article (404 when it
+        has none). Public, like the original files: hotline staff read it without admin rights."""
+        try:
+            return services.documents.changes(doc_id).to_dict()
+        except DocumentError as exc:
+            raise HTTPException(404, str(exc)) from None
+
+    @router.get("/documents/{doc_id}/changes", response_class=HTMLResponse)
+    def changes_page(doc_id: str) -> HTMLResponse:
+        """The same comparison as a page (linked from answers and the lookup tab)."""
+        from ui.app import render_changes
+
+        try:
+            comparison = services.documents.changes(doc_id)
+        except DocumentError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return HTMLResponse(render_changes(comparison, page=True), headers={"X-Content-Type-Options": "nosniff"})
+
     @router.get("/documents/{doc_id}")
     def original(doc_id: str) -> FileResponse:
         """The original file of an indexed document. HTML is sent as plain text, so nothing
@@ -172,6 +198,91 @@ def _document_routes(services: Services, admin: Callable[..., str]) -> APIRouter
         )
 
     return router
+
+
+def _script_routes(services: Services, admin: Callable[..., str]) -> APIRouter:
+    """The admin's ``/api/scripts``: approved answer scripts (答复口径). Bad input gets 400 with
+    the field (and, on import, the line) named."""
+    router = APIRouter()
+
+    def listed(script: AnswerScript) -> dict[str, Any]:
+        problems = services.script_book.problems(script, date.today())
+        return {**script.model_dump(mode="json"), "in_force": not problems, "problems": problems}
+
+    @router.get("/api/scripts")
+    def list_scripts(user: str = Depends(admin)) -> dict[str, Any]:
+        """Every script, with whether it may be used today and, if not, why (listed for review)."""
+        return {"scripts": [listed(s) for s in services.scripts.list()]}
+
+    @router.post("/api/scripts")
+    def save_script(data: dict[str, Any] = Body(...), user: str = Depends(admin)) -> dict[str, Any]:
+        """Create a script (no ``id``) or replace the one with that ``id``. ``basis`` names
+        indexed documents and their articles (``GET /api/documents/{id}/articles``)."""
+        try:
+            return {"script": listed(services.scripts.save(data))}
+        except ScriptError as exc:
+            raise HTTPException(400, str(exc)) from None
+
+    @router.delete("/api/scripts/{script_id}")
+    def delete_script(script_id: str, user: str = Depends(admin)) -> dict[str, Any]:
+        try:
+            return {"deleted": services.scripts.delete(script_id).model_dump(mode="json")}
+        except ScriptError as exc:
+            raise HTTPException(404, str(exc)) from None
+
+    @router.get("/api/scripts/export")
+    def export_scripts(user: str = Depends(admin)) -> Response:
+        """Every script as one file, a JSON object a line (what the import reads)."""
+        return Response(services.scripts.export(), media_type="application/x-ndjson; charset=utf-8",
+                        headers={"Content-Disposition": "attachment; filename=scripts.jsonl"})
+
+    @router.post("/api/scripts/import")
+    def import_scripts(file: UploadFile = File(...), user: str = Depends(admin)) -> dict[str, Any]:
+        """Store the scripts of an exported file; a bad line rejects the whole file (400)."""
+        raw = file.file.read(MAX_IMPORT_BYTES + 1)
+        try:
+            if len(raw) > MAX_IMPORT_BYTES:
+                raise ScriptError(f"file: over {MAX_IMPORT_BYTES} bytes")
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise ScriptError("file: not UTF-8 text") from None
+            return {"imported": len(services.scripts.import_lines(text))}
+        except ScriptError as exc:
+            raise HTTPException(400, str(exc)) from None
+
+    @router.get("/api/gaps")
+    def gaps(since: str = "", until: str = "", topic: str = "", user: str = Depends(admin)) -> dict[str, Any]:
+        """Knowledge gaps: refused questions and thumbs-down answers (redacted), grouped by
+        similar question, newest group first; ``since``/``until`` are ISO dates."""
+        _check_dates(since, until)
+        return {"groups": [g.to_dict() for g in services.gaps.groups(since, until, topic)]}
+
+    @router.get("/api/gaps.csv")
+    def gaps_csv(since: str = "", until: str = "", topic: str = "", user: str = Depends(admin)) -> Response:
+        _check_dates(since, until)
+        return Response("\ufeff" + services.gaps.csv(since, until, topic), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": "attachment; filename=gaps.csv"})
+
+    @router.get("/api/documents/{doc_id}/articles")
+    def document_articles(doc_id: str, user: str = Depends(admin)) -> dict[str, Any]:
+        """The 条 a document holds, for choosing a script's basis (404 for an unknown id)."""
+        articles = services.scripts.articles(doc_id)
+        if not articles and services.store.first_metadata({"doc_id": doc_id}) is None:
+            raise HTTPException(404, f"no document with id {doc_id!r}")
+        return {"doc_id": doc_id, "articles": articles}
+
+    return router
+
+
+def _check_dates(since: str, until: str) -> None:
+    """400 naming the parameter that is not an ISO date (YYYY-MM-DD)."""
+    for name, value in (("since", since), ("until", until)):
+        if value:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise HTTPException(400, f"{name}: not a date (YYYY-MM-DD): {value!r}") from None
 
 
 def _openai_routes(services: Services) -> APIRouter:
@@ -192,6 +303,7 @@ def _openai_routes(services: Services) -> APIRouter:
         if not turns or turns[-1]["role"] != "user":
             raise HTTPException(400, "messages must end with a user message")
         answer = services.assistant.ask(turns[-1]["content"], history=turns[:-1])
+        services.record(answer)
         content = answer.text + (f"\n\n来源：\n{answer.sources_text()}" if answer.citations else "")
         sources = answer.to_dict()["citations"]
         cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())

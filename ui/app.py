@@ -32,6 +32,8 @@ EXAMPLES = [
 CSS = """
 .gradio-container {max-width: 960px !important; margin: auto;}
 mark {background: #ffe58a; padding: 0 1px;}
+ins {background: #d4f7d4; text-decoration: none;}
+del {background: #fbd3d3;}
 .hit {border-bottom: 1px solid #ddd; padding: 6px 0;}
 @media (max-width: 600px) { .gradio-container {padding: 4px !important;} }
 """
@@ -52,6 +54,10 @@ def render_answer(answer: Answer) -> str:
         parts.insert(0, f"**⚠ 不是所问内容，仅供参考：{html.escape(answer.neighbour)}**\n\n")
     if answer.flagged:
         parts.append(f"\n\n（已删去{len(answer.flagged)}句无法在原文中核实的内容）")
+    for r in answer.revisions:
+        which = "所引为修订前的旧版本" if r["cited"] == "old" else "所引为修订后的新版本"
+        parts.append(f'\n\n**ℹ 《{html.escape(r["title"])}》于{html.escape(r["on"])}修订，{which}。**'
+                     f'<a href="/documents/{html.escape(r["doc_id"])}/changes" target="_blank" rel="noopener">查看新旧对照</a>')
     if answer.citations:
         parts.append("\n\n**来源**")
         for c in answer.citations:
@@ -89,11 +95,50 @@ def render_hits(hits: list) -> str:
             text = pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", text)
         head = " ".join(html.escape(v) for v in (meta.doc_number, meta.article, meta.region, meta.date) if v)
         status = f"（{meta.replaced_note(named=False)}）" if meta.replaced_by else ""
+        if hit.versions > 1 and meta.doc_id:
+            status += (f' <a class="changes" href="/documents/{html.escape(meta.doc_id)}/changes" target="_blank" '
+                       f'rel="noopener">新旧对照（{hit.versions}个版本）</a>')
         out.append(
             f'<div class="hit"><b>{n}. 《{html.escape(hit.chunk.title)}》</b> {head}{status}<br>'
             f'{text.replace(chr(10), "<br>")}</div>'
         )
     return "\n".join(out)
+
+
+_STATUS = {"added": "新增", "removed": "删除", "changed": "修改", "unchanged": "未变"}
+
+
+def render_changes(comparison: Any, page: bool = False, unchanged: bool = False) -> str:
+    """HTML for a 新旧对照 (:class:`ingest.documents.Comparison`): the two versions, the counts,
+    then each added, removed and changed article (``unchanged`` ones too when asked), new
+    words in <ins>, dropped words in <del>. All text is escaped. ``page``: a whole HTML page."""
+    old, new, counts = comparison.old, comparison.new, comparison.counts()
+    e = html.escape
+    out = [
+        f"<h3>新旧对照：《{e(new['title'])}》</h3>",
+        f"<p>旧版：{e(old['date'] or old['file_name'])}　→　新版：{e(new['date'] or new['file_name'])}<br>"
+        f"新增 {counts['added']} 条，删除 {counts['removed']} 条，修改 {counts['changed']} 条，未变 {counts['unchanged']} 条</p>",
+    ]
+    for a in comparison.articles:
+        if a.status == "unchanged" and not unchanged:
+            continue
+        label = a.new_label or a.old_label
+        if a.old_label and a.new_label and a.old_label != a.new_label:
+            label = f"{a.new_label}（原{a.old_label}）"
+        if a.status == "changed":
+            body = "".join(f"<{s.op[:3]}>{e(s.text)}</{s.op[:3]}>" if s.op != "equal" else e(s.text) for s in a.segments)
+        elif a.status == "removed":
+            body = f"<del>{e(a.old_text)}</del>"
+        else:
+            body = f"<ins>{e(a.new_text)}</ins>" if a.status == "added" else e(a.new_text)
+        out.append(f'<div class="change change-{a.status}"><b>[{_STATUS[a.status]}] {e(label)}</b><br>{body.replace(chr(10), "<br>")}</div>')
+    body = "\n".join(out)
+    if not page:
+        return body
+    style = "ins{background:#d4f7d4;text-decoration:none} del{background:#fbd3d3} .change{border-bottom:1px solid #ddd;padding:6px 0}"
+    return (f'<!doctype html><html lang="zh"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+            f"<title>新旧对照</title><style>body{{font-family:system-ui,sans-serif;max-width:900px;margin:auto;padding:8px}}{style}</style>"
+            f"</head><body>{body}</body></html>")
 
 
 def create_app(services: Any) -> gr.Blocks:
@@ -105,7 +150,7 @@ def create_app(services: Any) -> gr.Blocks:
     with gr.Blocks(title="民生政策问答") as app:
         gr.Markdown("## 民生政策问答\n回答只来自知识库中的政策原文，并列出出处；知识库没有的，会如实告知。")
         with gr.Tab("居民问答", id="chat"):
-            _chat_tab(assistant, services.feedback)
+            _chat_tab(assistant, services.feedback, services.record)
         with gr.Tab("热线查询", id="lookup"):
             _lookup_tab(assistant, services.lookup)
         with gr.Tab("知识库管理", id="admin"):
@@ -113,13 +158,15 @@ def create_app(services: Any) -> gr.Blocks:
     return app
 
 
-def _chat_tab(assistant: Any, feedback: Any) -> None:
+def _chat_tab(assistant: Any, feedback: Any, record: Any) -> None:
     chatbot = gr.Chatbot(height=480, sanitize_html=True, render_markdown=True, label="对话", elem_id="chatbot")
 
     def respond(message: str, history: list):
         # Gradio's history is a list of {"role", "content"} messages, oldest first. An LLM's
         # answer streams in; the checked final answer replaces the draft.
         for answer in assistant.stream(message, history=history or []):
+            if not answer.partial:
+                record(answer)
             yield render_answer(answer)
 
     gr.ChatInterface(

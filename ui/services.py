@@ -14,9 +14,13 @@ from langchain_core.language_models import BaseChatModel
 from assistant.answering import ExtractiveAnswerer, RelevancePolicy
 from assistant.chain import Assistant, Rewriter
 from assistant.generative import GenerativeAnswerer, LlmRewriter
+from assistant.scripts import ScriptBook
 from ingest.documents import DocumentService
+from ingest.scripts import ScriptService
 from assistant.core.embeddings import LazyEmbeddings, SentenceSimilarity
+from assistant.core.types import Answer
 from assistant.feedback import FeedbackStore
+from assistant.gaps import Gaps
 from assistant.lookup import Lookup
 from assistant.prompts import Prompts
 from assistant.query import TermMap, contextualise
@@ -26,6 +30,7 @@ from assistant.retrieval import HybridRetriever, HybridSearcher
 from assistant.specificity import TermSpecificity
 from assistant.core.settings import Settings
 from assistant.core.keyword import KeywordIndex
+from assistant.core.versions import VersionGroups, cited_revisions
 from assistant.core.store import ChromaStore, open_client
 from ingest.loaders import DocumentLoader
 from ingest.manifest import Manifest
@@ -51,6 +56,17 @@ class Services:
     feedback: FeedbackStore
     specificity: TermSpecificity
     tokenizer: Tokenizer
+    scripts: ScriptService
+    script_book: ScriptBook
+    gaps: Gaps
+
+    def record(self, answer: Answer) -> None:
+        """Keep a refused question (redacted) for the knowledge-gap review. The resident-facing
+        entry points (API, chat page) call it; evaluation and the CLI do not, so test
+        questions never show up as residents' gaps."""
+        if answer.refused and answer.question.strip() and not answer.partial:
+            topic = answer.retrieved[0].chunk.meta.topic if answer.retrieved else ""
+            self.feedback.add_refusal(answer.question, topic)
 
     def warm_up(self) -> None:
         """Load the embedding model, the BM25 index and the term tagger now rather than on the
@@ -97,6 +113,7 @@ def build_services(
         Manifest(settings.manifest_path),
         DocumentLoader(ocr),
         after_write=keyword.sync,
+        kept=[settings.data_dir / "uploads", settings.data_dir / "scripts"],
     )
     specificity = TermSpecificity(tokenizer)
     searcher = _searcher(settings, store, keyword, term_map)
@@ -118,11 +135,24 @@ def build_services(
         chat_model = chat_model or _chat_model(settings)
         answerer = GenerativeAnswerer(chat_model, prompts, extractive)
         rewrite = LlmRewriter(chat_model, prompts, fallback=rewrite)
-    assistant = Assistant(searcher, answerer, rewrite, k=settings.top_k)
-    lookup = Lookup(searcher, term_map, settings.hotline)
+    versions = VersionGroups(keyword)
+    book = ScriptBook(keyword, store, embeddings.embed_query, tokenizer, searcher.term_idf, prompts,
+                      synonyms=term_map.alternatives if term_map is not None else None)
+    assistant = Assistant(searcher, answerer, rewrite, k=settings.top_k, revisions=functools.partial(cited_revisions, versions),
+                          scripts=book)
+    lookup = Lookup(searcher, term_map, settings.hotline, versions=versions, scripts=book)
     documents = DocumentService(store, ingestor.manifest, ingestor, settings.data_dir / "uploads")
+    scripts = ScriptService(store, ingestor, settings.data_dir / "scripts")
     feedback = FeedbackStore(settings.data_dir / "feedback.sqlite", settings.feedback_retention_days)
-    return Services(settings, embeddings, store, ingestor, searcher, retriever, answerer, assistant, lookup, documents, feedback, specificity, tokenizer)
+    gaps = Gaps(feedback, embeddings.embed_query, functools.partial(_topic_of, searcher))
+    return Services(settings, embeddings, store, ingestor, searcher, retriever, answerer, assistant, lookup, documents, feedback,
+                    specificity, tokenizer, scripts, book, gaps)
+
+
+def _topic_of(searcher: HybridSearcher, question: str) -> str:
+    """The 主题 of the document that best matches ``question`` ("" when none is found)."""
+    hits = searcher.search(question, 1)
+    return hits[0].chunk.meta.topic if hits else ""
 
 
 def _embeddings(settings: Settings) -> LazyEmbeddings:

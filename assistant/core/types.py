@@ -203,6 +203,12 @@ class Answer:
             region than the one asked, what differs ("问的是2027年，知识库只收录了2025年的"),
             else "". Such an answer is neither a plain answer nor a refusal (:attr:`status`).
         retrieved: the chunks the answer was made from, best first (what evaluation scores).
+        revisions: cited documents revised within the last year, each {``doc_id``, ``title``,
+            ``on``, ``cited``: "old"/"new"} (:func:`assistant.core.versions.recent_revision`);
+            the page links each to its 新旧对照.
+        script: when an approved answer script (答复口径) gave the answer: its ``id``,
+            ``label`` (答复口径), ``approver``, ``approved_on``, ``valid_until``, its ``answer``
+            text, the phrasing it ``matched`` and the ``cosine``; else None.
     """
 
     question: str
@@ -216,6 +222,8 @@ class Answer:
     query: str = ""
     neighbour: str = ""
     retrieved: list[ScoredChunk] = field(default_factory=list, repr=False)
+    revisions: list[dict[str, str]] = field(default_factory=list)
+    script: dict[str, Any] | None = None
 
     @property
     def status(self) -> str:
@@ -241,6 +249,8 @@ class Answer:
                 {"n": c.n, "label": c.label(), "quote": c.quote, "chunk_id": c.chunk.id, **dict(sorted(c.chunk.metadata.items()))}
                 for c in self.citations
             ],
+            "revisions": [{**r, "changes_url": f"/documents/{r['doc_id']}/changes"} for r in self.revisions],
+            "script": self.script,
             "timings_ms": self.timings,
         }
 

@@ -1,0 +1,118 @@
+"""Knowledge gaps: what residents asked that the knowledge base could not answer (refusals)
+or answered badly (thumbs down), grouped by similar question, for the admin to act on.
+
+Questions are grouped by the embedding model: each question joins the group whose mean
+vector is nearest, if its cosine is at least :data:`GAP_COSINE`, else starts a new group.
+A group's topic is the one most of its refusals recorded (the topic of the nearest
+document found), else that of the best match for its first question.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from assistant.core.text import to_simplified
+from assistant.feedback import FeedbackStore
+
+#: Least cosine (the default embedding model, query to query) for a question to join a
+#: group. Over the team question set (eval/questions/team.jsonl), 84 % of pairs of
+#: questions with the same expected answer reach it, and 0.4 % of pairs about different
+#: documents do.
+GAP_COSINE = 0.93
+#: Phrasings kept per group (the count covers them all).
+MAX_QUESTIONS = 20
+
+
+@dataclass
+class GapGroup:
+    """Similar unanswered questions.
+
+    Attributes:
+        id: 12 hex characters, from the group's first question.
+        questions: distinct phrasings, first seen first (at most :data:`MAX_QUESTIONS`).
+        count: questions in the group; refused / thumbs_down: of which each kind.
+        first_seen, last_seen: UTC ISO times.
+        topic: 主题 (see the module docstring); "" when unknown.
+        comments: residents' comments on thumbs-down answers.
+    """
+
+    id: str
+    questions: list[str]
+    count: int = 0
+    refused: int = 0
+    thumbs_down: int = 0
+    first_seen: str = ""
+    last_seen: str = ""
+    topic: str = ""
+    comments: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Gaps:
+    """Groups the feedback store's refusals and thumbs-down answers.
+
+    Args:
+        feedback: where they are recorded.
+        embed_query: question -> unit vector (the default embedding model).
+        topic_of: question -> topic of the best matching document ("" when none).
+    """
+
+    def __init__(self, feedback: FeedbackStore, embed_query: Callable[[str], list[float]], topic_of: Callable[[str], str]):
+        self.feedback = feedback
+        self.embed_query = embed_query
+        self.topic_of = topic_of
+
+    def groups(self, since: str = "", until: str = "", topic: str = "") -> list[GapGroup]:
+        """Groups of the questions recorded from ``since`` to ``until`` (ISO dates, "" =
+        open), newest group (by last seen) first; only those of ``topic`` when given."""
+        rows = self.feedback.unanswered(since, until)
+        groups: list[GapGroup] = []
+        sums: list[np.ndarray] = []
+        topics: list[Counter] = []
+        for row in rows:
+            vector = np.asarray(self.embed_query(to_simplified(row["question"])), dtype=np.float32)
+            best, best_cos = -1, GAP_COSINE
+            for n, total in enumerate(sums):
+                cos = float(vector @ total) / float(np.linalg.norm(total))
+                if cos >= best_cos:
+                    best, best_cos = n, cos
+            if best < 0:
+                groups.append(GapGroup(id=hashlib.sha1(row["question"].encode()).hexdigest()[:12], questions=[], first_seen=row["at"]))
+                sums.append(np.zeros_like(vector))
+                topics.append(Counter())
+            group = groups[best]
+            sums[best] = sums[best] + vector
+            group.count += 1
+            group.refused += row["kind"] == "refused"
+            group.thumbs_down += row["kind"] == "thumbs_down"
+            group.last_seen = row["at"]
+            if row["question"] not in group.questions and len(group.questions) < MAX_QUESTIONS:
+                group.questions.append(row["question"])
+            if row["comment"]:
+                group.comments.append(row["comment"])
+            if row["topic"]:
+                topics[best][row["topic"]] += 1
+        for group, counted in zip(groups, topics):
+            group.topic = counted.most_common(1)[0][0] if counted else self.topic_of(group.questions[0])
+        chosen = [g for g in groups if not topic or g.topic == topic]
+        return sorted(chosen, key=lambda g: g.last_seen, reverse=True)
+
+    def csv(self, since: str = "", until: str = "", topic: str = "") -> str:
+        """:meth:`groups` as CSV (UTF-8 text with a header row; phrasings joined by " | ")."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["id", "主题", "次数", "拒答", "差评", "首次出现", "最近出现", "问题", "意见"])
+        for g in self.groups(since, until, topic):
+            writer.writerow([g.id, g.topic, g.count, g.refused, g.thumbs_down, g.first_seen, g.last_seen,
+                             " | ".join(g.questions), " | ".join(g.comments)])
+        return out.getvalue()

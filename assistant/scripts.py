@@ -1,0 +1,232 @@
+"""Answer scripts (答复口径) on the question path: which stored script, if any, answers a
+question, which scripts may no longer be used, and the answer a script gives.
+
+A script is used only while it is in force: approved, not past its valid-until date, and
+every policy it rests on still indexed and not replaced by a newer version. The others are
+listed for review (:meth:`ScriptBook.review`).
+
+A question matches a script phrasing when all of these hold (:meth:`ScriptBook.match`):
+
+- the embedding model puts them close (cosine at least :data:`MATCH_COSINE`);
+- they ask for the same kind of answer (slots: amount, procedure, period... of
+  :func:`assistant.asks.read_question`) about the same years, and the quantities they state
+  do not differ ("交了3年" against "交了6年");
+- the regions agree: a question naming a region matches only a script for that region (or
+  its province), and a phrasing naming another region never;
+- what the question is about is in the script: at least :data:`MATCH_COVERAGE` of its
+  topic terms, weighted by idf, occur in the script's phrasings or answer (a term's official
+  wording from the term map counts too).
+
+The cosine alone does not separate a neighbour: over the team question set, pairs about
+one document but different facts reach cosine 0.92 in a third of cases ("低保标准是多少"
+and "低保怎么申请"); the slot, region, year, quantity and term checks are what tell them
+apart, and they are the reason a script answers less often than its cosine would allow. A
+wrong script answer is worse than the ordinary answer, which the question still gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from assistant.asks import Ask, read_question
+from assistant.core.regions import regions_in, with_provinces
+from assistant.core.scripts import SCRIPT_TYPE, AnswerScript
+from assistant.core.store import ChromaStore
+from assistant.core.text import Tokenizer, normalise, to_simplified
+from assistant.core.types import Answer, Chunk, Citation, ChunkMeta
+from assistant.prompts import Prompts
+from assistant.sentences import statements
+
+#: Least cosine (the default embedding model, query to query) between a question and a
+#: script phrasing. Over the team set's questions (eval/questions/team.jsonl), two
+#: questions with the same expected answer are at 0.90 or above in 95 % of pairs.
+MATCH_COSINE = 0.90
+#: Least idf-weighted share of the question's topic terms found in the script's text: a
+#: question about something the script does not mention ("低保标准" against a script on
+#: "低保边缘家庭认定标准") is not its question.
+MATCH_COVERAGE = 0.7
+
+
+@dataclass
+class ScriptMatch:
+    """A script that answers a question: the phrasing it matched and their cosine."""
+
+    script: AnswerScript
+    phrasing: str
+    cosine: float
+
+
+class ScriptBook:
+    """The stored scripts, read from the keyword index's document table (first chunk of each
+    document), re-read when that table changes.
+
+    Args:
+        table: has ``documents`` (source -> first-chunk metadata) and ``generation``
+            (:class:`assistant.core.keyword.KeywordIndex`).
+        store: the collection (basis chunks to cite).
+        embed_query: question -> unit vector (the retrieval's, whose question vectors are kept).
+        tokenizer: reads questions.
+        term_weight: term -> idf (:meth:`assistant.retrieval.HybridSearcher.term_idf`).
+        prompts: the ``script_answer`` template.
+        synonyms: term -> its official wordings (:meth:`assistant.query.TermMap.alternatives`).
+    """
+
+    def __init__(self, table: Any, store: ChromaStore, embed_query: Callable[[str], list[float]], tokenizer: Tokenizer,
+                 term_weight: Callable[[str], float], prompts: Prompts,
+                 synonyms: Callable[[str], tuple[str, ...]] | None = None):
+        self.synonyms = synonyms or (lambda term: ())
+        self.table = table
+        self.store = store
+        self.embed_query = embed_query
+        self.tokenizer = tokenizer
+        self.term_weight = term_weight
+        self.prompts = prompts
+        self._generation = -1
+        self._scripts: list[AnswerScript] = []
+        self._heads: dict[str, Mapping[str, Any]] = {}
+        self._asks: dict[tuple[str, int], Ask] = {}
+        self._vectors: dict[str, Any] = {}
+
+    def _load(self) -> None:
+        documents = self.table.documents  # brings the table up to date first
+        if self._generation == self.table.generation:
+            return
+        scripts = {}
+        heads: dict[str, Mapping[str, Any]] = {}
+        for md in documents.values():
+            heads[str(md.get("doc_id", ""))] = md
+            script = AnswerScript.from_metadata(md)
+            if script is not None:
+                scripts[script.id] = script
+        self._scripts = sorted(scripts.values(), key=lambda s: s.questions[0])
+        self._heads = heads
+        self._generation = self.table.generation
+
+    def all(self) -> list[AnswerScript]:
+        """Every stored script, by first phrasing."""
+        self._load()
+        return list(self._scripts)
+
+    def problems(self, script: AnswerScript, today: date) -> list[str]:
+        """Why ``script`` may not be used on ``today`` ([] when it may)."""
+        self._load()
+        out = []
+        if today > script.valid_until:
+            out.append(f"已过有效期（{script.valid_until.isoformat()}）")
+        if today < script.approved_on:
+            out.append(f"审核日期（{script.approved_on.isoformat()}）还未到")
+        for basis in script.basis:
+            head = self._heads.get(basis.doc_id)
+            if head is None:
+                out.append(f"依据文件 {basis.doc_id} 已不在知识库中")
+                continue
+            meta = ChunkMeta.from_flat(head)
+            if meta.replaced_by:
+                out.append(f"依据《{meta.title}》{meta.replaced_note()}")
+        return out
+
+    def review(self, today: date) -> list[tuple[AnswerScript, list[str]]]:
+        """Scripts that may not be used on ``today``, each with its reasons."""
+        return [(s, p) for s in self.all() if (p := self.problems(s, today))]
+
+    def match(self, question: str, today: date) -> ScriptMatch | None:
+        """The script in force that answers ``question`` (module docstring), else None. Costs
+        nothing while no script is in force."""
+        usable = [s for s in self.all() if not self.problems(s, today)]
+        if not usable:
+            return None
+        ask = self._read(question, today.year)
+        q = self._vector(question)
+        best: ScriptMatch | None = None
+        for script in usable:
+            if not self._region_fits(ask, script):
+                continue
+            for phrasing in script.questions:
+                cosine = sum(a * b for a, b in zip(q, self._vector(phrasing)))
+                if cosine < MATCH_COSINE or (best is not None and cosine <= best.cosine):
+                    continue
+                if self._same_question(ask, self._read(phrasing, today.year), script):
+                    best = ScriptMatch(script, phrasing, cosine)
+        return best
+
+    def answer(self, match: ScriptMatch, question: str) -> Answer:
+        """The script's answer: its label, approver and dates, its text, then a sentence of
+        each policy it rests on as a numbered citation."""
+        script = match.script
+        citations = []
+        for basis in script.basis:
+            chunk = self._basis_chunk(basis.doc_id, basis.article)
+            if chunk is not None:
+                citations.append(Citation(n=len(citations) + 1, chunk=chunk, quote=_closest_sentence(chunk.text, script.answer)))
+        points = "\n".join(f"{c.n}. {c.quote}[{c.n}]" for c in citations)
+        text = self.prompts.render("script_answer", approver=script.approver, approved_on=script.approved_on.isoformat(),
+                                   valid_until=script.valid_until.isoformat(), answer=script.answer, points=points)
+        return Answer(question=question, text=text, citations=citations, script={
+            "id": script.id, "label": SCRIPT_TYPE, "approver": script.approver, "approved_on": script.approved_on.isoformat(),
+            "valid_until": script.valid_until.isoformat(), "answer": script.answer, "matched": match.phrasing,
+            "cosine": round(match.cosine, 4),
+        })
+
+    # -- matching --------------------------------------------------------------------------
+
+    def _read(self, text: str, year: int) -> Ask:
+        key = (text, year)
+        if key not in self._asks:
+            if len(self._asks) > 10_000:
+                self._asks.clear()
+            self._asks[key] = read_question(text, year, self.tokenizer)
+        return self._asks[key]
+
+    def _vector(self, text: str) -> list[float]:
+        vector = self._vectors.get(text)
+        if vector is None:
+            vector = self.embed_query(to_simplified(text))
+            if len(self._vectors) > 10_000:
+                self._vectors.clear()
+            self._vectors[text] = vector
+        return vector
+
+    @staticmethod
+    def _region_fits(ask: Ask, script: AnswerScript) -> bool:
+        if not ask.regions:
+            return True
+        return bool(regions_in(script.region) & with_provinces(set(ask.regions)))
+
+    def _same_question(self, asked: Ask, phrasing: Ask, script: AnswerScript) -> bool:
+        if set(asked.slots) != set(phrasing.slots) or asked.years != phrasing.years:
+            return False
+        if asked.quantities and phrasing.quantities and set(asked.quantities) != set(phrasing.quantities):
+            return False
+        if asked.regions and phrasing.regions and not (with_provinces(set(asked.regions)) & with_provinces(set(phrasing.regions))):
+            return False
+        return self._coverage(asked.topic_terms, normalise(" ".join([*script.questions, script.answer]))) >= MATCH_COVERAGE
+
+    def _coverage(self, terms: tuple[str, ...], text: str) -> float:
+        """idf-weighted share of ``terms`` that ``text`` holds, itself or an official wording."""
+        if not terms:
+            return 1.0
+        weights = {t: self.term_weight(t) for t in terms}
+        total = sum(weights.values()) or 1.0
+        return sum(w for t, w in weights.items() if t in text or any(a in text for a in self.synonyms(t))) / total
+
+    # -- citing ----------------------------------------------------------------------------
+
+    def _basis_chunk(self, doc_id: str, article: str) -> Chunk | None:
+        head = self._heads.get(doc_id)
+        if head is None:
+            return None
+        chunks = sorted(self.store.chunks_of([str(head["source"])]), key=lambda c: c.meta.chunk_index)
+        if article:
+            holding = [c for c in chunks if article in (c.meta.articles or c.meta.article).split(",")]
+            chunks = holding or chunks
+        return chunks[0] if chunks else None
+
+
+def _closest_sentence(text: str, answer: str) -> str:
+    """The sentence of ``text`` sharing the most character pairs with ``answer``."""
+    pairs = {answer[i : i + 2] for i in range(len(answer) - 1)}
+    sentences = statements(text) or [text.strip()]
+    return max(sentences, key=lambda s: sum(s[i : i + 2] in pairs for i in range(len(s) - 1)))

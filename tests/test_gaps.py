@@ -1,0 +1,64 @@
+"""Knowledge gaps: refused questions and thumbs-down answers, redacted, grouped by similar
+question with counts and dates, filtered, exported as CSV, behind the admin."""
+
+import csv
+import io
+import json
+from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
+
+from tests.conftest import ADMIN
+from tests.test_api import _call
+
+VISA = ["美国签证怎么办理", "去美国的签证怎么申请", "办美国签证需要什么材料"]
+DOGS = ["宠物狗怎么办狗证", "养狗要办证吗"]
+
+
+def test_refusals_and_thumbs_down_are_grouped_redacted_and_exported(admin_app):
+    svc, url = admin_app
+    for question in VISA:
+        status, _, body = _call(url, "/api/ask", {"question": question})
+        assert json.loads(body)["refused"], question
+    # Through the OpenAI route too; personal data is redacted before it is stored.
+    _call(url, "/v1/chat/completions", {"messages": [{"role": "user", "content": DOGS[1]}]})
+    assert json.loads(_call(url, "/api/ask", {"question": "电话13912345678，护照丢了怎么补办"})[2])["refused"]
+    svc.feedback.add_refusal(DOGS[0], at=datetime.now(timezone.utc) - timedelta(days=40))
+    svc.feedback.add("广州低保标准是多少", "……", -1, "没说清楚是哪一年的")
+    answered = json.loads(_call(url, "/api/ask", {"question": "广州低保标准是多少"})[2])
+    assert not answered["refused"]
+
+    groups = json.loads(_call(url, "/api/gaps", auth=ADMIN)[2])["groups"]
+    by_first = {g["questions"][0]: g for g in groups}
+    visa = by_first[VISA[0]]
+    assert visa["questions"] == VISA and visa["count"] == 3 and visa["refused"] == 3
+    dogs = next(g for g in groups if DOGS[0] in g["questions"])
+    assert dogs["count"] == 2 and dogs["first_seen"] < dogs["last_seen"]
+    assert dogs["questions"] == DOGS
+    assert ["电话[手机号]，护照丢了怎么补办"] in [g["questions"] for g in groups]
+    assert not any("13912345678" in q for g in groups for q in g["questions"])
+    thumbs = by_first["广州低保标准是多少"]
+    assert thumbs["thumbs_down"] == 1 and thumbs["comments"] == ["没说清楚是哪一年的"] and thumbs["topic"] == "社会救助"
+    # Answered questions are not gaps; newest group first.
+    assert sum(g["count"] for g in groups) == 3 + 2 + 1 + 1
+    assert [g["last_seen"] for g in groups] == sorted((g["last_seen"] for g in groups), reverse=True)
+
+    recent = json.loads(_call(url, f"/api/gaps?since={(datetime.now(timezone.utc) - timedelta(days=7)).date()}", auth=ADMIN)[2])
+    assert next(g for g in recent["groups"] if DOGS[1] in g["questions"])["questions"] == [DOGS[1]]
+    social = json.loads(_call(url, "/api/gaps?topic=" + quote("社会救助"), auth=ADMIN)[2])["groups"]
+    assert [g["questions"][0] for g in social] == ["广州低保标准是多少"]
+    status, _, body = _call(url, "/api/gaps?since=" + quote("上周"), auth=ADMIN)
+    assert status == 400 and json.loads(body)["detail"].startswith("since:")
+
+    status, headers, raw = _call(url, "/api/gaps.csv", auth=ADMIN)
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    assert rows[0][:3] == ["id", "主题", "次数"] and len(rows) == 1 + len(groups)
+    assert "13912345678" not in raw.decode("utf-8-sig")
+    assert _call(url, "/api/gaps")[0] == 401
+
+
+def test_old_gaps_go_with_the_retention_period(fresh_services):
+    store = fresh_services.feedback
+    store.add_refusal("很久以前的问题", at=datetime.now(timezone.utc) - timedelta(days=store.retention_days + 1))
+    store.add_refusal("新的问题")
+    assert [r["question"] for r in store.unanswered()] == ["新的问题"]
