@@ -13,9 +13,11 @@ A question matches a script phrasing when all of these hold (:meth:`ScriptBook.m
   do not differ ("交了3年" against "交了6年");
 - the regions agree: a question naming a region matches only a script for that region (or
   its province), and a phrasing naming another region never;
-- what the question is about is in the script: at least :data:`MATCH_COVERAGE` of its
-  topic terms, weighted by idf, occur in the script's phrasings or answer (a term's official
-  wording from the term map counts too).
+- they are about the same things: at least :data:`MATCH_COVERAGE` of the question's topic
+  terms, weighted by idf, occur in the script's phrasings or answer, and as much of the
+  phrasing's topic terms occur in the question (a term's official wording from the term
+  map counts too). The second check keeps a script on "低保边缘家庭认定标准" from
+  answering "低保标准是多少".
 
 The cosine alone does not separate a neighbour: over the team question set, pairs about
 one document but different facts reach cosine 0.92 in a third of cases ("低保标准是多少"
@@ -44,9 +46,8 @@ from assistant.sentences import statements
 #: script phrasing. Over the team set's questions (eval/questions/team.jsonl), two
 #: questions with the same expected answer are at 0.90 or above in 95 % of pairs.
 MATCH_COSINE = 0.90
-#: Least idf-weighted share of the question's topic terms found in the script's text: a
-#: question about something the script does not mention ("低保标准" against a script on
-#: "低保边缘家庭认定标准") is not its question.
+#: Least idf-weighted share of the question's topic terms found in the script's text, and
+#: of the phrasing's found in the question (module docstring).
 MATCH_COVERAGE = 0.7
 
 
@@ -202,10 +203,15 @@ class ScriptBook:
             return False
         if asked.regions and phrasing.regions and not (with_provinces(set(asked.regions)) & with_provinces(set(phrasing.regions))):
             return False
-        return self._coverage(asked.topic_terms, normalise(" ".join([*script.questions, script.answer]))) >= MATCH_COVERAGE
+        script_text = normalise(" ".join([*script.questions, script.answer]))
+        return (self._coverage(asked.topic_terms, script_text) >= MATCH_COVERAGE
+                and self._coverage(phrasing.topic_terms, normalise(asked.text)) >= MATCH_COVERAGE)
 
     def _coverage(self, terms: tuple[str, ...], text: str) -> float:
-        """idf-weighted share of ``terms`` that ``text`` holds, itself or an official wording."""
+        """idf-weighted share of ``terms`` that ``text`` holds, itself or an official wording.
+        One-character terms are left out: they are mostly what is asked, not what about
+        ("多少钱", "每个月"), and the cosine already weighs them."""
+        terms = tuple(t for t in terms if len(t) > 1)
         if not terms:
             return 1.0
         weights = {t: self.term_weight(t) for t in terms}

@@ -47,8 +47,9 @@ def test_a_script_in_force_answers_paraphrases_first_with_its_label_and_basis(ad
             assert "1309元" in answer["answer"] and "[1]" in answer["answer"]
             assert answer["citations"][0]["file_name"] == "guangzhou_dibao_biaozhun_2025.md"
             assert "热线答复口径：审核人市民政局 王科长" in answer["ticket_note"]
-        # Near misses get the ordinary answer: another slot, another region, another year.
-        for question in ("广州低保怎么申请", "深圳低保标准是多少", "2019年广州低保标准是多少"):
+        # Near misses get the ordinary answer: another slot, another region, another year,
+        # a narrower question.
+        for question in ("广州低保怎么申请", "深圳低保标准是多少", "2019年广州低保标准是多少", "广州低保边缘家庭的认定标准是多少"):
             answer = json.loads(_call(url, "/api/ask", {"question": question})[2])
             assert answer["script"] is None, (question, answer["answer"])
         # The hotline lookup lists it, marked as a script in force.
@@ -60,6 +61,17 @@ def test_a_script_in_force_answers_paraphrases_first_with_its_label_and_basis(ad
     assert _call(url, f"/api/scripts/{script_id}", method="DELETE", auth=ADMIN)[0] == 404
     answer = json.loads(_call(url, "/api/ask", {"question": "广州低保标准是多少"})[2])
     assert answer["script"] is None and "1309" in answer["answer"]
+
+
+def test_a_narrower_script_does_not_answer_the_broader_question(admin_app):
+    svc, url = admin_app
+    narrow = _post(url, _dibao(svc, questions=["广州低保边缘家庭的认定标准是多少"],
+                               answer="广州市低保边缘家庭认定标准为每人每月1963.5元，是低保标准的1.5倍。"))[1]["script"]
+    try:
+        assert json.loads(_call(url, "/api/ask", {"question": "广州低保边缘家庭认定标准是多少钱"})[2])["script"]["id"] == narrow["id"]
+        assert json.loads(_call(url, "/api/ask", {"question": "广州低保标准是多少"})[2])["script"] is None
+    finally:
+        _call(url, f"/api/scripts/{narrow['id']}", method="DELETE", auth=ADMIN)
 
 
 def test_expired_scripts_and_scripts_on_a_replaced_basis_are_not_used_and_listed_for_review(admin_app):
