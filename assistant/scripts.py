@@ -9,15 +9,21 @@ A question matches a script phrasing when all of these hold (:meth:`ScriptBook.m
 
 - the embedding model puts them close (cosine at least :data:`MATCH_COSINE`);
 - they ask for the same kind of answer (slots: amount, procedure, period... of
-  :func:`assistant.asks.read_question`) about the same years, and the quantities they state
+  :func:`assistant.asks.read_question`; a bare "多少" goes with any figure) about the same years, and the quantities they state
   do not differ ("交了3年" against "交了6年");
 - the regions agree: a question naming a region matches only a script for that region (or
   its province), and a phrasing naming another region never;
-- they are about the same things: at least :data:`MATCH_COVERAGE` of the question's topic
-  terms, weighted by idf, occur in the script's phrasings or answer, and as much of the
-  phrasing's topic terms occur in the question (a term's official wording from the term
-  map counts too). The second check keeps a script on "低保边缘家庭认定标准" from
-  answering "低保标准是多少".
+- they are about the same things, by either of two signs:
+
+  - words: at least :data:`MATCH_COVERAGE` of the question's topic terms (of its asking
+    clause, for a long question), weighted by idf, occur in the script's phrasings or
+    answer, and as much of the phrasing's occur in the question (:func:`_held`: an
+    official wording from the term map, or part of a longer word, counts). This keeps a
+    script on "低保边缘家庭认定标准" from answering "低保标准是多少";
+  - meaning: the script's answer is nearer the question than any indexed chunk (those of
+    the documents it rests on and the nearest of the whole collection), by at least
+    :data:`MATCH_MARGIN` (the embedding model). A question about another figure or step
+    of the same policy, or about another policy, is nearer the chunk that states it.
 
 The cosine alone does not separate a neighbour: over the team question set, pairs about
 one document but different facts reach cosine 0.92 in a third of cases ("低保标准是多少"
@@ -33,7 +39,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from assistant.asks import Ask, read_question
+from assistant.asks import FIGURE_SLOTS, Ask, Slot, read_question
 from assistant.core.regions import regions_in, with_provinces
 from assistant.core.scripts import SCRIPT_TYPE, AnswerScript
 from assistant.core.store import ChromaStore
@@ -49,6 +55,12 @@ MATCH_COSINE = 0.90
 #: Least idf-weighted share of the question's topic terms found in the script's text, and
 #: of the phrasing's found in the question (module docstring).
 MATCH_COVERAGE = 0.7
+#: Least lead of the script answer's cosine to the question over the best chunk of its
+#: basis documents. Both figures were read from the script tuning set
+#: (eval/questions/scripts-team.jsonl, 22 scripts): of the questions that pass the cosine,
+#: slot, year, quantity and region checks, "words or meaning" at 0.7 / 0.02 keeps 29 of 63
+#: paraphrases and 2 of 23 near misses; words alone at 0.7 keeps 14 and 1.
+MATCH_MARGIN = 0.02
 
 
 @dataclass
@@ -73,12 +85,15 @@ class ScriptBook:
         term_weight: term -> idf (:meth:`assistant.retrieval.HybridSearcher.term_idf`).
         prompts: the ``script_answer`` template.
         synonyms: term -> its official wordings (:meth:`assistant.query.TermMap.alternatives`).
+        embed_passages: texts -> unit passage vectors (a script's answer, compared as chunks are).
     """
 
     def __init__(self, table: Any, store: ChromaStore, embed_query: Callable[[str], list[float]], tokenizer: Tokenizer,
                  term_weight: Callable[[str], float], prompts: Prompts,
-                 synonyms: Callable[[str], tuple[str, ...]] | None = None):
+                 synonyms: Callable[[str], tuple[str, ...]] | None = None,
+                 embed_passages: Callable[[list[str]], list[list[float]]] | None = None):
         self.synonyms = synonyms or (lambda term: ())
+        self.embed_passages = embed_passages
         self.table = table
         self.store = store
         self.embed_query = embed_query
@@ -90,6 +105,7 @@ class ScriptBook:
         self._heads: dict[str, Mapping[str, Any]] = {}
         self._asks: dict[tuple[str, int], Ask] = {}
         self._vectors: dict[str, Any] = {}
+        self._ids: dict[tuple[str, int], list[str]] = {}
 
     def _load(self) -> None:
         documents = self.table.documents  # brings the table up to date first
@@ -149,7 +165,8 @@ class ScriptBook:
                 cosine = sum(a * b for a, b in zip(q, self._vector(phrasing)))
                 if cosine < MATCH_COSINE or (best is not None and cosine <= best.cosine):
                     continue
-                if self._same_question(ask, self._read(phrasing, today.year), script):
+                read = self._read(phrasing, today.year)
+                if self._same_kind(ask, read) and (self._same_words(ask, read, script) or self._nearest_answer(q, script)):
                     best = ScriptMatch(script, phrasing, cosine)
         return best
 
@@ -196,27 +213,59 @@ class ScriptBook:
             return True
         return bool(regions_in(script.region) & with_provinces(set(ask.regions)))
 
-    def _same_question(self, asked: Ask, phrasing: Ask, script: AnswerScript) -> bool:
-        if set(asked.slots) != set(phrasing.slots) or asked.years != phrasing.years:
+    @staticmethod
+    def _same_kind(asked: Ask, phrasing: Ask) -> bool:
+        """Same slots, years, stated quantities and regions (module docstring)."""
+        if not _slots_agree(set(asked.slots), set(phrasing.slots)) or asked.years != phrasing.years:
             return False
         if asked.quantities and phrasing.quantities and set(asked.quantities) != set(phrasing.quantities):
             return False
-        if asked.regions and phrasing.regions and not (with_provinces(set(asked.regions)) & with_provinces(set(phrasing.regions))):
-            return False
+        return not (asked.regions and phrasing.regions
+                    and not (with_provinces(set(asked.regions)) & with_provinces(set(phrasing.regions))))
+
+    def _same_words(self, asked: Ask, phrasing: Ask, script: AnswerScript) -> bool:
         script_text = normalise(" ".join([*script.questions, script.answer]))
-        return (self._coverage(asked.topic_terms, script_text) >= MATCH_COVERAGE
+        # A long question's story names things the script need not (住院, 老公...): what it
+        # asks is in its asking clause.
+        terms = asked.clause_terms if asked.is_long else asked.topic_terms
+        return (self._coverage(terms, script_text) >= MATCH_COVERAGE
                 and self._coverage(phrasing.topic_terms, normalise(asked.text)) >= MATCH_COVERAGE)
 
+    def _nearest_answer(self, question_vector: list[float], script: AnswerScript) -> bool:
+        """Whether the script's answer is nearer the question than every chunk of its basis
+        documents and the nearest chunks of the collection, by :data:`MATCH_MARGIN`."""
+        if self.embed_passages is None:
+            return False
+        key = "\x00answer\x00" + script.answer
+        answer = self._vectors.get(key)
+        if answer is None:
+            answer = self._vectors[key] = self.embed_passages([to_simplified(script.answer)])[0]
+        ids = self._basis_ids(script)
+        nearest = max(self.store.cosines(question_vector, ids).values(), default=-1.0)
+        # Scripts are documents too: only policy chunks count as rivals.
+        rivals = [cos for chunk, cos in self.store.nearest(question_vector, 5) if chunk.metadata.get("doc_type") != SCRIPT_TYPE]
+        nearest = max([nearest, *rivals])
+        return sum(a * b for a, b in zip(question_vector, answer)) >= nearest + MATCH_MARGIN
+
+    def _basis_ids(self, script: AnswerScript) -> list[str]:
+        key = (script.id, self._generation)
+        if key not in self._ids:
+            sources = [str(self._heads[b.doc_id]["source"]) for b in script.basis if b.doc_id in self._heads]
+            if len(self._ids) > 1000:
+                self._ids.clear()
+            self._ids[key] = [cid for cid, _ in self.store.metadata_of(sources)]
+        return self._ids[key]
+
     def _coverage(self, terms: tuple[str, ...], text: str) -> float:
-        """idf-weighted share of ``terms`` that ``text`` holds, itself or an official wording.
-        One-character terms are left out: they are mostly what is asked, not what about
-        ("多少钱", "每个月"), and the cosine already weighs them."""
+        """idf-weighted share of ``terms`` that ``text`` holds (:func:`_held`). One-character
+        terms are left out: they are mostly what is asked, not what about ("多少钱",
+        "每个月"), and the cosine already weighs them."""
         terms = tuple(t for t in terms if len(t) > 1)
         if not terms:
             return 1.0
         weights = {t: self.term_weight(t) for t in terms}
         total = sum(weights.values()) or 1.0
-        return sum(w for t, w in weights.items() if t in text or any(a in text for a in self.synonyms(t))) / total
+        return sum(w * _held(t, text, self.synonyms(t)) for t, w in weights.items()) / total
 
     # -- citing ----------------------------------------------------------------------------
 
@@ -229,6 +278,33 @@ class ScriptBook:
             holding = [c for c in chunks if article in (c.meta.articles or c.meta.article).split(",")]
             chunks = holding or chunks
         return chunks[0] if chunks else None
+
+
+def _held(term: str, text: str, official: tuple[str, ...] = ()) -> float:
+    """How much of ``term`` ``text`` holds, 0..1: all of it when the term or an official
+    wording of it occurs; else, for a term of three or more characters, the share of its
+    character pairs that occur ("失业金" in a text on 失业保险金: 失业 yes, 业金 no, 0.5),
+    since everyday words shorten and recombine official ones."""
+    if term in text or any(a in text for a in official):
+        return 1.0
+    if len(term) < 3:
+        return 0.0
+    pairs = [term[i : i + 2] for i in range(len(term) - 1)]
+    return sum(p in text for p in pairs) / len(pairs)
+
+
+def _slots_agree(a: set[Slot], b: set[Slot]) -> bool:
+    """Whether two questions ask for the same kind of answer: the same slots, a bare number
+    ("每月多少") against a kind of figure ("多少钱"), or the same kind of figure asked along
+    with something else ("比例是怎么规定的", "比例是20%吗")."""
+    if a == b:
+        return True
+    if not (a and b):
+        return False
+    if (a == {Slot.NUMBER} and b <= FIGURE_SLOTS) or (b == {Slot.NUMBER} and a <= FIGURE_SLOTS):
+        return True
+    figures_a, figures_b = a & FIGURE_SLOTS, b & FIGURE_SLOTS
+    return bool(figures_a) and figures_a == figures_b
 
 
 def _closest_sentence(text: str, answer: str) -> str:

@@ -196,3 +196,139 @@ def test_the_server_needs_no_switches_and_nothing_leaves_the_machine(browser, tm
     output = (tmp_path / "server.log").read_text("utf-8")
     assert "9 added" in output and "Traceback" not in output, output
     assert not attempts.exists(), attempts.read_text("utf-8")
+
+
+def _admin_login(page):
+    page.get_by_role("tab", name="知识库管理").click()
+    page.fill("#admin-user textarea, #admin-user input", ADMIN[0])
+    page.fill("#admin-password input", ADMIN[1])
+    page.locator("#admin-login").click()
+    page.wait_for_selector("#admin-docs", timeout=30_000)
+
+
+def test_a_question_is_sent_with_the_send_button_on_a_phone(open_page):
+    page = open_page(PHONE)
+    page.fill("#question textarea", "失业了能领多长时间失业保险金")
+    page.locator("#question button", has_text="发送").click()
+    page.wait_for_selector("#chatbot details", timeout=90_000)
+    # Sources stay one line each until opened; the examples stay under the box.
+    assert page.locator("#chatbot details[open]").count() == 0
+    assert page.locator("#chatbot details").count() >= 1
+    assert page.locator("#examples-below").is_visible()
+    assert "广州低保标准是多少" in page.locator("#examples-below").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "send-button-phone.png"), full_page=True)
+
+
+def test_an_admin_deletes_a_document_chosen_from_the_table_after_confirming(open_page, web_services):
+    text = "---\ntitle: 待删除的测试通知\n---\n第一条 本通知用于测试删除。\n\n第二条 本通知自发布之日起施行。\n"
+    web_services.documents.upload("待删除的测试通知.md", text.encode("utf-8"))
+    for name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        page = open_page(viewport)
+        _admin_login(page)
+        page.fill("#admin-find textarea", "待删除的测试通知")
+        cell = page.locator("#admin-docs [role=gridcell]", has_text="待删除的测试通知").first
+        cell.wait_for(timeout=30_000)
+        if name == "phone":  # on a phone the admin looks, then cancels
+            cell.click()
+            page.locator("#admin-delete").click()
+            page.wait_for_selector("#admin-confirm", timeout=30_000)
+            page.screenshot(path=str(ARTIFACTS / "admin-delete-confirm-phone.png"), full_page=True)
+            page.locator("#admin-cancel").click()
+            page.wait_for_selector("#admin-action-result >> text=已取消", timeout=30_000)
+            continue
+        cell.click()
+        page.wait_for_selector("#admin-chosen >> text=待删除的测试通知", timeout=30_000)
+        page.locator("#admin-delete").click()
+        page.wait_for_selector("#admin-confirm", timeout=30_000)
+        confirm = page.locator("#admin-confirm-text").inner_text()
+        assert "《待删除的测试通知》" in confirm and "个分块" in confirm
+        page.screenshot(path=str(ARTIFACTS / "admin-delete-confirm-desktop.png"), full_page=True)
+        page.locator("#admin-confirm").click()
+        page.wait_for_selector("#admin-action-result >> text=已删除", timeout=60_000)
+        page.wait_for_function("() => !document.querySelector('#admin-docs').innerText.includes('待删除的测试通知')", timeout=30_000)
+    assert not [d for d in web_services.documents.list() if d.title == "待删除的测试通知"]
+
+
+def test_an_admin_writes_a_script_from_a_gap_and_residents_then_get_it_first(open_page, web_services):
+    gap_question = "广州的孤儿养育标准是每月多少"
+    page = open_page()
+    _ask(page, gap_question)
+    page.locator("#chatbot button[aria-label*='islike'], #chatbot button[title*='islike']").first.click()
+    page.wait_for_selector("text=谢谢您的反馈", timeout=30_000)
+    admin = open_page()
+    _admin_login(admin)
+    admin.get_by_text("知识缺口（拒答和差评的问题）").click()
+    admin.locator("#gaps-show").click()
+    row = admin.locator("#gaps-table [role=gridcell]", has_text=gap_question).first
+    row.wait_for(timeout=60_000)
+    row.click()
+    admin.locator("#gap-to-script").click()
+    admin.wait_for_function(
+        f"() => (document.querySelector('#script-questions textarea')?.value || '').includes('{gap_question}')", timeout=30_000)
+    admin.fill("#script-answer textarea", "广州市孤儿养育标准为每人每月2976元（2025年起执行）。")
+    admin.fill("#script-doc-find textarea", "广州市2025年最低生活保障")
+    admin.wait_for_function("() => (document.querySelector('#script-doc input')?.value || '').includes('最低生活保障')", timeout=30_000)
+    admin.locator("#script-add-basis").click()
+    admin.wait_for_selector("#script-basis >> text=广州市2025年最低生活保障", timeout=30_000)
+    admin.fill("#script-region textarea", "广州")
+    admin.fill("#script-approver textarea", "市民政局 李主任")
+    admin.locator("#script-save").click()
+    admin.wait_for_selector("#script-save-result >> text=已保存答复口径", timeout=60_000)
+    admin.wait_for_function("() => document.querySelector('#scripts-table').innerText.includes('可用')", timeout=30_000)
+    admin.screenshot(path=str(ARTIFACTS / "admin-script-from-gap-desktop.png"), full_page=True)
+    try:
+        for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+            resident = open_page(viewport)
+            _ask(resident, "广州孤儿养育标准每个月多少钱？")
+            chat = resident.locator("#chatbot").inner_text()
+            assert 0 <= chat.find("热线答复口径") < chat.find("2976元") and "李主任" in chat and "2976元" in chat and "[1]" in chat, chat
+            resident.locator("#chatbot summary").first.click()
+            assert "依据原文" in resident.locator("#chatbot").inner_text()
+            resident.screenshot(path=str(ARTIFACTS / f"script-answer-{name}.png"), full_page=True)
+    finally:
+        for script in web_services.scripts.list():
+            web_services.scripts.delete(script.id)
+
+
+def test_an_expired_script_is_not_used_and_shows_for_review(open_page, web_services):
+    from datetime import date, timedelta
+
+    dibao = web_services.store.first_metadata({"file_name": "guangzhou_dibao_biaozhun_2025.md"})["doc_id"]
+    script = web_services.scripts.save({
+        "questions": ["广州的孤儿养育标准是每月多少"], "answer": "过期的口径：每人每月100元。", "region": "广州",
+        "basis": [{"doc_id": dibao}], "approver": "已离职的审核人",
+        "approved_on": "2024-01-01", "valid_until": (date.today() - timedelta(days=1)).isoformat(),
+    })
+    try:
+        page = open_page()
+        _ask(page, "广州孤儿养育标准每个月多少钱？")
+        chat = page.locator("#chatbot").inner_text()
+        assert "热线答复口径" not in chat and "过期的口径" not in chat and "2976" in chat, chat
+        _admin_login(page)
+        page.get_by_text("热线答复口径", exact=True).click()
+        page.wait_for_function("() => (document.querySelector('#scripts-table')?.innerText || '').includes('待复核：已过有效期')",
+                               timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "admin-expired-script-desktop.png"), full_page=True)
+    finally:
+        web_services.scripts.delete(script.id)
+
+
+def test_staff_open_the_comparison_of_two_versions_from_a_lookup_result(open_page):
+    for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page = open_page(viewport)
+        page.get_by_role("tab", name="热线查询").click()
+        page.fill("#lookup-query textarea", "上海市社会救助条例 低保边缘家庭")
+        page.locator("#lookup-go").click()
+        link = page.locator("#lookup-results a.changes").first
+        link.wait_for(timeout=60_000)
+        with page.context.expect_page() as opened:
+            link.click()
+        view = opened.value
+        view.wait_for_load_state()
+        text = view.locator("body").inner_text()
+        assert "新旧对照：《上海市社会救助条例》" in text and "修改 14 条" in text and "[修改] 第九条" in text
+        assert view.locator("ins").count() > 0 and view.locator("del").count() > 0
+        view.screenshot(path=str(ARTIFACTS / f"changes-{name}.png"), full_page=True)
+        if name == "phone":
+            assert view.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+        view.close()

@@ -172,3 +172,21 @@ def test_a_script_round_trips_through_its_file():
     assert head["doc_type"] == "答复口径" and AnswerScript.model_validate_json(head["script"]) == script
     with pytest.raises(ScriptError, match=r"^line 4: basis\[0\]\.article"):
         AnswerScript.parse({**script.model_dump(), "basis": [{"doc_id": "0123456789abcdef", "article": "三"}]}, where="line 4")
+
+
+def test_the_script_evaluation_asks_through_the_product_and_leaves_the_index_as_it_was(admin_app):
+    from eval.scripts import ScriptItem, run
+
+    svc, _ = admin_app
+    item = ScriptItem(
+        id="x1", source="corpus-laws/local/上海/上海市社会救助条例(2024-12-31).md", article="第九条", region="上海",
+        questions=["上海最低生活保障边缘家庭是什么", "上海低保边缘家庭指的是什么"],
+        answer="上海的最低生活保障边缘家庭，是指不符合低保条件、但家庭收入和财产低于规定标准的家庭。",
+        paraphrases=["上海的低保边缘家庭是指什么？"], near_misses=["上海低保边缘家庭可以申请哪些医疗救助？"],
+    )
+    missing = ScriptItem(**{**item.__dict__, "id": "x2", "source": "corpus/txt/不存在的文件.txt"})
+    outcome = run(svc, [item, missing])
+    assert outcome.skipped == ["x2: corpus/txt/不存在的文件.txt is not in the index"]
+    assert [(r["kind"], r["used"] == r["own"]) for r in outcome.rows] == [("paraphrase", True), ("near_miss", False)]
+    assert outcome.summary()["hit_rate"] == 1.0 and outcome.summary()["false_use"] == 0.0
+    assert svc.scripts.list() == []

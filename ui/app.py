@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -154,12 +155,14 @@ def create_app(services: Any) -> gr.Blocks:
         with gr.Tab("热线查询", id="lookup"):
             _lookup_tab(assistant, services.lookup)
         with gr.Tab("知识库管理", id="admin"):
-            _admin_tab(services.documents, settings)
+            _admin_tab(services, settings)
     return app
 
 
 def _chat_tab(assistant: Any, feedback: Any, record: Any) -> None:
     chatbot = gr.Chatbot(height=480, sanitize_html=True, render_markdown=True, label="对话", elem_id="chatbot")
+    # On a phone there is no Enter key to rely on: a labelled button sends.
+    question = gr.Textbox(placeholder="请输入您的问题，例如：异地就医怎么结算", label="问题", elem_id="question", submit_btn="发送")
 
     def respond(message: str, history: list):
         # Gradio's history is a list of {"role", "content"} messages, oldest first. An LLM's
@@ -175,8 +178,10 @@ def _chat_tab(assistant: Any, feedback: Any, record: Any) -> None:
         examples=EXAMPLES,
         cache_examples=False,
         api_name="chat",
-        textbox=gr.Textbox(placeholder="请输入您的问题，例如：异地就医怎么结算", label="问题", elem_id="question"),
+        textbox=question,
     )
+    # The chat's own examples vanish after the first answer; these stay under the box.
+    gr.Examples(EXAMPLES, inputs=[question], label="可以这样问", elem_id="examples-below")
     with gr.Row():
         comment = gr.Textbox(label="意见（可选）", placeholder="这个回答哪里不对或不清楚？", scale=4, elem_id="comment")
         new = gr.Button("新对话", scale=1, elem_id="new-conversation")
@@ -237,7 +242,7 @@ def _lookup_tab(assistant: Any, lookup: Any) -> None:
     note_btn.click(ticket, query, [note, download], api_name="ticket_note")
 
 
-def _admin_tab(documents: Any, settings: Any) -> None:
+def _admin_tab(services: Any, settings: Any) -> None:
     if not settings.admin_enabled:
         gr.Markdown("管理功能未开启：设置 `MINSHENG_ADMIN_USER` 和 `MINSHENG_ADMIN_PASSWORD` 后重启服务即可使用。")
         return
@@ -247,27 +252,87 @@ def _admin_tab(documents: Any, settings: Any) -> None:
         password = gr.Textbox(label="密码", type="password", elem_id="admin-password")
         login = gr.Button("登录", elem_id="admin-login")
         login_msg = gr.Markdown("")
-    with gr.Group(visible=False) as panel:
-        upload = gr.File(label="上传文件（txt、md、pdf、docx、html）", file_count="multiple", elem_id="admin-upload")
-        upload_msg = gr.Markdown("", elem_id="admin-upload-result")
-        table = gr.Dataframe(
-            headers=["id", "标题", "文号", "日期", "地区", "状态", "分块数", "错误"], interactive=False, wrap=True, elem_id="admin-docs"
-        )
-        with gr.Row():
-            doc_id = gr.Textbox(label="文档 id", elem_id="admin-doc-id")
-            delete = gr.Button("删除", variant="stop", elem_id="admin-delete")
-            reindex = gr.Button("重新索引", elem_id="admin-reindex")
-        action_msg = gr.Markdown("")
-
-    def rows() -> list[list[Any]]:
-        return [[d.id, d.title, d.doc_number, d.date, d.region, d.status, d.chunks, d.error] for d in documents.list()]
+    with gr.Column(visible=False) as panel:
+        table, rows = _documents_panel(services.documents, logged_in)
+        with gr.Accordion("热线答复口径", open=False, elem_id="scripts-panel") as scripts_box:
+            questions, script_rows, script_table = _scripts_panel(services, logged_in)
+        with gr.Accordion("知识缺口（拒答和差评的问题）", open=False, elem_id="gaps-panel"):
+            _gaps_panel(services, logged_in, questions, scripts_box)
 
     def check(name: str, secret: str):
         if not settings.admin_matches(name, secret):
-            return False, gr.update(visible=True), gr.update(visible=False), "用户名或密码不对。", gr.update()
-        return True, gr.update(visible=False), gr.update(visible=True), "", rows()
+            return False, gr.update(visible=True), gr.update(visible=False), "用户名或密码不对。", gr.update(), gr.update()
+        return True, gr.update(visible=False), gr.update(visible=True), "", rows(""), script_rows()
 
-    def add(files: list | None, ok: bool, progress=gr.Progress()):
+    login.click(check, [user, password], [logged_in, login_box, panel, login_msg, table, script_table])
+
+
+def _selected_row(evt: gr.SelectData, shown: Any) -> list[Any]:
+    """The values of the table row a click selected (Gradio hands the table as a DataFrame)."""
+    if getattr(evt, "row_value", None):
+        return list(evt.row_value)
+    return list(shown.iloc[evt.index[0]]) if hasattr(shown, "iloc") else list(shown[evt.index[0]])
+
+
+#: Columns of the admin's document table.
+DOC_COLUMNS = ["id", "标题", "文号", "日期", "地区", "状态", "分块数", "错误"]
+
+
+def _documents_panel(documents: Any, logged_in: gr.State):
+    """Upload, the document table (search, select a row), delete after a confirmation naming
+    the document and its chunk count, re-index. Returns the table and its row function."""
+    upload = gr.File(label="上传文件（txt、md、pdf、docx、html）", file_count="multiple", elem_id="admin-upload")
+    upload_msg = gr.Markdown("", elem_id="admin-upload-result")
+    find = gr.Textbox(label="查找文档", placeholder="标题或文号中的字词", elem_id="admin-find")
+    table = gr.Dataframe(headers=DOC_COLUMNS, interactive=False, wrap=True, elem_id="admin-docs")
+    chosen = gr.State("")
+    chosen_msg = gr.Markdown("在表格中点选一个文档。", elem_id="admin-chosen")
+    with gr.Row():
+        delete = gr.Button("删除", variant="stop", elem_id="admin-delete")
+        reindex = gr.Button("重新索引", elem_id="admin-reindex")
+    with gr.Row(visible=False) as confirm_row:
+        confirm_msg = gr.Markdown("", elem_id="admin-confirm-text")
+        confirm = gr.Button("确认删除", variant="stop", elem_id="admin-confirm")
+        cancel = gr.Button("取消", elem_id="admin-cancel")
+    action_msg = gr.Markdown("", elem_id="admin-action-result")
+
+    def rows(text: str) -> list[list[Any]]:
+        wanted = (text or "").strip()
+        return [[d.id, d.title, d.doc_number, d.date, d.region, d.status, d.chunks, d.error] for d in documents.list()
+                if not wanted or wanted in d.title or wanted in d.doc_number or wanted in d.file_name]
+
+    def pick(evt: gr.SelectData, shown: Any):
+        row = _selected_row(evt, shown)
+        doc_id, title, chunks = str(row[0]), str(row[1]), row[6]
+        return doc_id, f"已选：《{html.escape(title)}》（{chunks} 个分块，id {doc_id}）", gr.update(visible=False)
+
+    def ask_first(doc_id: str, ok: bool):
+        if not ok or not doc_id:
+            return gr.update(visible=False), "请先登录并在表格中点选一个文档。"
+        try:
+            doc = documents.get(doc_id)
+        except ValueError as exc:
+            return gr.update(visible=False), html.escape(str(exc))
+        return gr.update(visible=True), f"确定删除《{html.escape(doc.title)}》（{doc.chunks} 个分块）吗？删除后不能恢复。"
+
+    def do(kind: str):
+        def run(doc_id: str, ok: bool, text: str):
+            if not ok:
+                return "请先登录。", gr.update(), gr.update(visible=False), ""
+            try:
+                if kind == "delete":
+                    doc = documents.delete(doc_id)
+                    message = f"已删除：《{html.escape(doc.title)}》（{doc.chunks} 个分块）"
+                else:
+                    result = documents.reindex(doc_id)
+                    message = f"已重新索引：{html.escape(result.path)}（{result.status}，{result.chunks} 个分块）"
+            except ValueError as exc:
+                message = html.escape(str(exc))
+            return message, rows(text), gr.update(visible=False), "" if kind == "delete" else doc_id
+
+        return run
+
+    def add(files: list | None, ok: bool, text: str, progress=gr.Progress()):
         if not ok:
             return "请先登录。", gr.update()
         lines = []
@@ -278,27 +343,218 @@ def _admin_tab(documents: Any, settings: Any) -> None:
                 lines.append(f"- {html.escape(path.name)}：{result.status}，{result.chunks} 个分块 {html.escape(result.detail)}")
             except ValueError as exc:
                 lines.append(f"- {html.escape(str(exc))}")
-        return "\n".join(lines) or "没有选择文件。", rows()
+        return "\n".join(lines) or "没有选择文件。", rows(text)
 
-    def act(kind: str):
-        def run(target: str, ok: bool):
-            if not ok:
-                return "请先登录。", gr.update()
-            try:
-                if kind == "delete":
-                    doc = documents.delete((target or "").strip())
-                    return f"已删除：{html.escape(doc.title)}", rows()
-                result = documents.reindex((target or "").strip())
-                return f"已重新索引：{html.escape(result.path)}（{result.status}，{result.chunks} 个分块）", rows()
-            except ValueError as exc:
-                return html.escape(str(exc)), rows()
+    find.change(lambda text, ok: rows(text) if ok else gr.update(), [find, logged_in], table)
+    table.select(pick, [table], [chosen, chosen_msg, confirm_row])
+    upload.upload(add, [upload, logged_in, find], [upload_msg, table])
+    delete.click(ask_first, [chosen, logged_in], [confirm_row, confirm_msg])
+    cancel.click(lambda: (gr.update(visible=False), "已取消。"), None, [confirm_row, action_msg])
+    confirm.click(do("delete"), [chosen, logged_in, find], [action_msg, table, confirm_row, chosen])
+    reindex.click(do("reindex"), [chosen, logged_in, find], [action_msg, table, confirm_row, chosen])
+    return table, rows
 
-        return run
 
-    login.click(check, [user, password], [logged_in, login_box, panel, login_msg, table])
-    upload.upload(add, [upload, logged_in], [upload_msg, table])
-    delete.click(act("delete"), [doc_id, logged_in], [action_msg, table])
-    reindex.click(act("reindex"), [doc_id, logged_in], [action_msg, table])
+#: Columns of the admin's script table.
+SCRIPT_COLUMNS = ["id", "问题", "审核人", "审核日期", "有效期至", "状态"]
+_WHOLE = "（整个文件）"
+
+
+def _scripts_panel(services: Any, logged_in: gr.State):
+    """Write an answer script (questions, answer, basis chosen from the index, approver,
+    dates), the script table with each script's state, delete after confirming, export and
+    import. Returns the questions box, the table's row function and the table."""
+    today = date.today()
+    questions = gr.Textbox(label="问题（每行一种问法）", lines=3, elem_id="script-questions")
+    answer = gr.Textbox(label="答复口径（批准的答复内容）", lines=4, elem_id="script-answer")
+    with gr.Row():
+        find = gr.Textbox(label="查找依据文件", placeholder="标题或文号中的字词", elem_id="script-doc-find")
+        doc = gr.Dropdown(label="依据文件", choices=[], elem_id="script-doc")
+        article = gr.Dropdown(label="条款", choices=[_WHOLE], value=_WHOLE, elem_id="script-article")
+        add_basis = gr.Button("加入依据", elem_id="script-add-basis")
+    basis = gr.State([])
+    basis_msg = gr.Markdown("依据：（还没有选择）", elem_id="script-basis")
+    with gr.Row():
+        region = gr.Textbox(label="地区", placeholder="如：广州；不填表示不限", elem_id="script-region")
+        approver = gr.Textbox(label="审核人", elem_id="script-approver")
+        approved_on = gr.Textbox(label="审核日期", value=today.isoformat(), elem_id="script-approved-on")
+        valid_until = gr.Textbox(label="有效期至", value=today.replace(year=today.year + 1).isoformat(), elem_id="script-valid-until")
+    save = gr.Button("保存答复口径", variant="primary", elem_id="script-save")
+    save_msg = gr.Markdown("", elem_id="script-save-result")
+    table = gr.Dataframe(headers=SCRIPT_COLUMNS, interactive=False, wrap=True, elem_id="scripts-table")
+    with gr.Row():
+        chosen = gr.State("")
+        delete = gr.Button("删除所选答复口径", variant="stop", elem_id="script-delete")
+        confirm = gr.Button("确认删除", variant="stop", visible=False, elem_id="script-confirm")
+        export = gr.Button("导出全部", elem_id="script-export")
+    export_file = gr.File(label="导出文件", elem_id="script-export-file")
+    import_file = gr.File(label="导入答复口径（导出的 .jsonl 文件）", file_types=[".jsonl"], elem_id="script-import")
+
+    def rows() -> list[list[Any]]:
+        out = []
+        for script in services.scripts.list():
+            problems = services.script_book.problems(script, date.today())
+            state = "可用" if not problems else "待复核：" + "；".join(problems)
+            out.append([script.id, " / ".join(script.questions), script.approver, script.approved_on.isoformat(),
+                        script.valid_until.isoformat(), state])
+        return out
+
+    def documents(text: str):
+        wanted = (text or "").strip()
+        found = [(f"{d.title}（{d.doc_number or d.date or d.file_name}）", d.id) for d in services.documents.list()
+                 if d.status == "indexed" and not d.title.startswith("热线答复口径") and (not wanted or wanted in d.title or wanted in d.doc_number)]
+        return gr.update(choices=found[:50], value=found[0][1] if found else None)
+
+    def articles(doc_id: str | None):
+        choices = [_WHOLE, *services.scripts.articles(doc_id)] if doc_id else [_WHOLE]
+        return gr.update(choices=choices, value=_WHOLE)
+
+    def added(current: list, doc_id: str | None, art: str):
+        if not doc_id:
+            return current, "依据：请先选择依据文件。"
+        chosen_basis = [*current, {"doc_id": doc_id, "article": "" if art == _WHOLE else art}]
+        return chosen_basis, _basis_text(services, chosen_basis)
+
+    def saved(ok: bool, qs: str, text: str, chosen_basis: list, where: str, who: str, start: str, until: str):
+        if not ok:
+            return "请先登录。", gr.update(), chosen_basis, gr.update()
+        data = {"questions": [q for q in (qs or "").splitlines() if q.strip()], "answer": text or "", "basis": chosen_basis,
+                "region": where or "", "approver": who or "", "approved_on": start or "", "valid_until": until or ""}
+        try:
+            script = services.scripts.save(data)
+        except ValueError as exc:
+            return f"没有保存：{html.escape(str(exc))}", gr.update(), chosen_basis, gr.update()
+        return f"已保存答复口径 {script.id}。", rows(), [], "依据：（还没有选择）"
+
+    find.change(documents, find, doc)
+    doc.change(articles, doc, article)
+    add_basis.click(added, [basis, doc, article], [basis, basis_msg])
+    save.click(saved, [logged_in, questions, answer, basis, region, approver, approved_on, valid_until],
+               [save_msg, table, basis, basis_msg])
+    _script_table_actions(services, logged_in, table, chosen, delete, confirm, export, export_file, import_file, save_msg, rows)
+    return questions, rows, table
+
+
+def _basis_text(services: Any, basis: list[dict[str, str]]) -> str:
+    names = []
+    for b in basis:
+        try:
+            title = services.documents.get(b["doc_id"]).title
+        except ValueError:
+            title = b["doc_id"]
+        names.append(f"《{html.escape(title)}》{html.escape(b['article'])}")
+    return "依据：" + "；".join(names)
+
+
+def _script_table_actions(services, logged_in, table, chosen, delete, confirm, export, export_file, import_file, message, rows):
+    """Select, delete after confirming, export and import, for the script table."""
+
+    def pick(evt: gr.SelectData, shown: Any):
+        row = _selected_row(evt, shown)
+        return str(row[0]), f"已选答复口径：{html.escape(str(row[1]))}", gr.update(visible=False)
+
+    def ask_first(script_id: str, ok: bool):
+        if not ok or not script_id:
+            return gr.update(visible=False), "请先登录并在表格中点选一条答复口径。"
+        return gr.update(visible=True), f"确定删除答复口径 {html.escape(script_id)} 吗？"
+
+    def deleted(script_id: str, ok: bool):
+        if not ok:
+            return "请先登录。", gr.update(), gr.update(visible=False)
+        try:
+            script = services.scripts.delete(script_id)
+        except ValueError as exc:
+            return html.escape(str(exc)), rows(), gr.update(visible=False)
+        return f"已删除答复口径：{html.escape(script.questions[0])}", rows(), gr.update(visible=False)
+
+    def exported(ok: bool):
+        if not ok:
+            return None
+        path = Path(tempfile.mkdtemp(prefix="minsheng-scripts-")) / "scripts.jsonl"
+        path.write_text(services.scripts.export(), encoding="utf-8")
+        return str(path)
+
+    def imported(f: Any, ok: bool):
+        if not ok or f is None:
+            return "请先登录。" if not ok else "", gr.update()
+        try:
+            done = services.scripts.import_lines(Path(f if isinstance(f, str) else f.name).read_text("utf-8-sig"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            return f"没有导入：{html.escape(str(exc))}", gr.update()
+        return f"已导入 {len(done)} 条答复口径。", rows()
+
+    table.select(pick, [table], [chosen, message, confirm])
+    delete.click(ask_first, [chosen, logged_in], [confirm, message])
+    confirm.click(deleted, [chosen, logged_in], [message, table, confirm])
+    export.click(exported, [logged_in], export_file)
+    import_file.upload(imported, [import_file, logged_in], [message, table])
+
+
+#: Columns of the admin's knowledge-gap table.
+GAP_COLUMNS = ["id", "主题", "次数", "拒答", "差评", "首次出现", "最近出现", "问题"]
+
+
+def _gaps_panel(services: Any, logged_in: gr.State, script_questions: gr.Textbox, scripts_box: gr.Accordion) -> None:
+    """Groups of refused and thumbs-down questions, filtered by date and topic; a chosen
+    group starts an answer script with its questions filled in; CSV export."""
+    with gr.Row():
+        since = gr.Textbox(label="起始日期", placeholder="2026-01-01", elem_id="gaps-since")
+        until = gr.Textbox(label="截止日期", placeholder="2026-12-31", elem_id="gaps-until")
+        topic = gr.Textbox(label="主题", placeholder="如：社会救助", elem_id="gaps-topic")
+        show = gr.Button("查看", elem_id="gaps-show")
+    gaps_msg = gr.Markdown("", elem_id="gaps-result")
+    table = gr.Dataframe(headers=GAP_COLUMNS, interactive=False, wrap=True, elem_id="gaps-table")
+    chosen = gr.State([])
+    with gr.Row():
+        start_script = gr.Button("用所选问题写答复口径", elem_id="gap-to-script")
+        export = gr.Button("导出 CSV", elem_id="gaps-export")
+    export_file = gr.File(label="CSV 文件", elem_id="gaps-file")
+
+    def listed(ok: bool, start: str, end: str, wanted: str):
+        if not ok:
+            return "请先登录。", gr.update(), []
+        try:
+            groups = services.gaps.groups(_date_or_blank(start), _date_or_blank(end), (wanted or "").strip())
+        except ValueError as exc:
+            return html.escape(str(exc)), gr.update(), []
+        table_rows = [[g.id, g.topic, g.count, g.refused, g.thumbs_down, g.first_seen, g.last_seen, " / ".join(g.questions)] for g in groups]
+        return f"{len(groups)} 组问题。", table_rows, []
+
+    def pick(evt: gr.SelectData, shown: Any):
+        row = _selected_row(evt, shown)
+        return [q for q in str(row[7]).split(" / ") if q], f"已选：{html.escape(str(row[7]))}"
+
+    def to_script(qs: list[str]):
+        if not qs:
+            return gr.update(), gr.update(), "请先在表格中点选一组问题。"
+        return "\n".join(qs), gr.update(open=True), "问题已填入上方“热线答复口径”，请补全答复内容、依据和审核信息后保存。"
+
+    def exported(ok: bool, start: str, end: str, wanted: str):
+        if not ok:
+            return None
+        path = Path(tempfile.mkdtemp(prefix="minsheng-gaps-")) / "gaps.csv"
+        path.write_text("\ufeff" + services.gaps.csv(_date_or_blank(start), _date_or_blank(end), (wanted or "").strip()), encoding="utf-8")
+        return str(path)
+
+    show.click(listed, [logged_in, since, until, topic], [gaps_msg, table, chosen])
+    table.select(pick, [table], [chosen, gaps_msg])
+    start_script.click(to_script, [chosen], [script_questions, scripts_box, gaps_msg])
+    export.click(exported, [logged_in, since, until, topic], export_file)
+
+
+def _date_or_blank(text: str) -> str:
+    """An ISO date typed in a filter box, or "".
+
+    Raises:
+        ValueError: the text is not a date (the message names it).
+    """
+    text = (text or "").strip()
+    if text:
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"日期格式应为 2026-01-31：{text}") from None
+    return text
 
 
 def theme() -> gr.themes.Base:

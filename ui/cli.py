@@ -259,6 +259,34 @@ def evaluate_cmd(
     console.print(f"written: {folder}/results.jsonl, summary.md, report.html")
 
 
+@app.command("eval-scripts")
+def evaluate_scripts_cmd(
+    script_set: Annotated[Path, typer.Option("--set", help="Script set (JSONL), e.g. eval/questions/scripts-blind.jsonl.")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write every outcome here (JSON).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Store a script set's answer scripts, ask its paraphrases and near misses, and report
+    the hit rate and false use (the scripts are deleted again)."""
+    from eval.scripts import ScriptItem, run
+    from ui.services import build_services
+
+    try:
+        items = ScriptItem.load(script_set)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    outcome = run(build_services(_settings(data_dir)), items)
+    summary = outcome.summary()
+    for line in outcome.skipped:
+        print(f"skipped {line}")
+    print(f"items {summary['items']}: paraphrases {summary['paraphrases']}, hit rate {summary['hit_rate']:.3f}, "
+          f"wrong script {summary['wrong_script']:.3f}; near misses {summary['near_misses']}, "
+          f"own script used {summary['false_use']:.3f}, another script used {summary['other_script']:.3f}")
+    if out:
+        out.write_text(json.dumps({"summary": summary, "rows": outcome.rows, "skipped": outcome.skipped},
+                                  ensure_ascii=False, indent=1), encoding="utf-8")
+
+
 @app.command("build-model")
 def build_model() -> None:
     """Build (or rebuild) the default embedding model folder and print how long it took."""

@@ -137,7 +137,7 @@ def build_services(
         rewrite = LlmRewriter(chat_model, prompts, fallback=rewrite)
     versions = VersionGroups(keyword)
     book = ScriptBook(keyword, store, embeddings.embed_query, tokenizer, searcher.term_idf, prompts,
-                      synonyms=term_map.alternatives if term_map is not None else None)
+                      synonyms=term_map.alternatives if term_map is not None else None, embed_passages=embeddings.embed_passages)
     assistant = Assistant(searcher, answerer, rewrite, k=settings.top_k, revisions=functools.partial(cited_revisions, versions),
                           scripts=book)
     lookup = Lookup(searcher, term_map, settings.hotline, versions=versions, scripts=book)
