@@ -56,6 +56,9 @@ def test_a_script_in_force_answers_paraphrases_first_with_its_label_and_basis(ad
         hits = svc.lookup.search("广州低保标准", k=10)
         mine = [h for h in hits if h.chunk.metadata.get("doc_type") == "答复口径"]
         assert mine and mine[0].script_problems == []
+        from ui.app import render_hits
+
+        assert "【答复口径 可用】" in render_hits(mine)
     finally:
         assert _call(url, f"/api/scripts/{script_id}", method="DELETE", auth=ADMIN)[0] == 200
     assert _call(url, f"/api/scripts/{script_id}", method="DELETE", auth=ADMIN)[0] == 404

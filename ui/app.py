@@ -96,6 +96,9 @@ def render_hits(hits: list) -> str:
             text = pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", text)
         head = " ".join(html.escape(v) for v in (meta.doc_number, meta.article, meta.region, meta.date) if v)
         status = f"（{meta.replaced_note(named=False)}）" if meta.replaced_by else ""
+        if hit.script_problems is not None:
+            state = "可用" if not hit.script_problems else "待复核：" + "；".join(hit.script_problems)
+            status += f' <span class="script">【答复口径 {html.escape(state)}】</span>'
         if hit.versions > 1 and meta.doc_id:
             status += (f' <a class="changes" href="/documents/{html.escape(meta.doc_id)}/changes" target="_blank" '
                        f'rel="noopener">新旧对照（{hit.versions}个版本）</a>')
