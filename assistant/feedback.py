@@ -57,6 +57,8 @@ class FeedbackStore:
                     "CREATE TABLE IF NOT EXISTS refusals (id INTEGER PRIMARY KEY, at TEXT NOT NULL, question TEXT NOT NULL,"
                     " topic TEXT NOT NULL DEFAULT '')"
                 )
+                # Question vectors for grouping gaps, so each distinct question is embedded once.
+                self._conn.execute("CREATE TABLE IF NOT EXISTS question_vectors (question TEXT PRIMARY KEY, vector BLOB NOT NULL)")
         return self._conn
 
     def purge(self, now: datetime | None = None) -> int:
@@ -68,7 +70,11 @@ class FeedbackStore:
                 return 0
             with db:
                 gone = db.execute("DELETE FROM feedback WHERE at < ?", (cutoff,)).rowcount
-                return gone + db.execute("DELETE FROM refusals WHERE at < ?", (cutoff,)).rowcount
+                gone += db.execute("DELETE FROM refusals WHERE at < ?", (cutoff,)).rowcount
+                if gone:  # a question no longer recorded keeps no vector either
+                    db.execute("DELETE FROM question_vectors WHERE question NOT IN (SELECT question FROM refusals)"
+                               " AND question NOT IN (SELECT question FROM feedback)")
+                return gone
 
     def add(self, question: str, answer: str, rating: int, comment: str = "") -> int:
         """Store one judgement; returns its id.
@@ -113,6 +119,26 @@ class FeedbackStore:
                                   " AND at >= ? AND at <= ?", (low, high)).fetchall()
         rows = [dict(zip(("at", "question", "kind", "topic", "comment"), r)) for r in refused + disliked]
         return sorted(rows, key=lambda r: r["at"])
+
+    def vectors(self, questions: list[str]) -> dict[str, bytes]:
+        """Stored vectors (float32 bytes) of those ``questions`` that have one."""
+        with self._lock:
+            db = self._db(create=False)
+            if db is None or not questions:
+                return {}
+            out = {}
+            for start in range(0, len(questions), 500):
+                part = questions[start : start + 500]
+                marks = ",".join("?" * len(part))
+                out.update(db.execute(f"SELECT question, vector FROM question_vectors WHERE question IN ({marks})", part).fetchall())
+            return out
+
+    def keep_vectors(self, vectors: dict[str, bytes]) -> None:
+        """Store question vectors (float32 bytes) for later groupings."""
+        if not vectors:
+            return
+        with self._lock, self._db() as db:
+            db.executemany("INSERT OR REPLACE INTO question_vectors (question, vector) VALUES (?, ?)", list(vectors.items()))
 
     def recent(self, limit: int = 100) -> list[dict[str, Any]]:
         """The latest rows, newest first."""

@@ -76,11 +76,12 @@ class Gaps:
         """Groups of the questions recorded from ``since`` to ``until`` (ISO dates, "" =
         open), newest group (by last seen) first; only those of ``topic`` when given."""
         rows = self.feedback.unanswered(since, until)
+        vectors = self._vectors([r["question"] for r in rows])
         groups: list[GapGroup] = []
         sums: list[np.ndarray] = []
         topics: list[Counter] = []
         for row in rows:
-            vector = np.asarray(self.embed_query(to_simplified(row["question"])), dtype=np.float32)
+            vector = vectors[row["question"]]
             best, best_cos = -1, GAP_COSINE
             for n, total in enumerate(sums):
                 cos = float(vector @ total) / float(np.linalg.norm(total))
@@ -106,6 +107,15 @@ class Gaps:
             group.topic = counted.most_common(1)[0][0] if counted else self.topic_of(group.questions[0])
         chosen = [g for g in groups if not topic or g.topic == topic]
         return sorted(chosen, key=lambda g: g.last_seen, reverse=True)
+
+    def _vectors(self, questions: list[str]) -> dict[str, np.ndarray]:
+        """Unit vectors of ``questions``: stored ones, the rest embedded now (about 10 ms each
+        on 2 cores) and stored, so a long period's gaps are grouped without the model."""
+        distinct = list(dict.fromkeys(questions))
+        stored = {q: np.frombuffer(v, dtype=np.float32) for q, v in self.feedback.vectors(distinct).items()}
+        new = {q: np.asarray(self.embed_query(to_simplified(q)), dtype=np.float32) for q in distinct if q not in stored}
+        self.feedback.keep_vectors({q: v.tobytes() for q, v in new.items()})
+        return {**stored, **new}
 
     def csv(self, since: str = "", until: str = "", topic: str = "") -> str:
         """:meth:`groups` as CSV (UTF-8 text with a header row; phrasings joined by " | ")."""

@@ -62,3 +62,22 @@ def test_old_gaps_go_with_the_retention_period(fresh_services):
     store.add_refusal("很久以前的问题", at=datetime.now(timezone.utc) - timedelta(days=store.retention_days + 1))
     store.add_refusal("新的问题")
     assert [r["question"] for r in store.unanswered()] == ["新的问题"]
+
+
+def test_each_distinct_question_is_embedded_once(fresh_services):
+    from assistant.gaps import Gaps
+
+    store = fresh_services.feedback
+    for question in ("美国签证怎么办理", "美国签证怎么办理", "去美国的签证怎么申请"):
+        store.add_refusal(question)
+    embedded = []
+
+    def embed(text):
+        embedded.append(text)
+        return fresh_services.embeddings.embed_query(text)
+
+    gaps = Gaps(store, embed, lambda q: "")
+    first = gaps.groups()
+    assert sorted(embedded) == sorted(["美国签证怎么办理", "去美国的签证怎么申请"])
+    assert gaps.groups() == first and len(embedded) == 2  # the second grouping reads the stored vectors
+    assert first[0].count == 3
