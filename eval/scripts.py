@@ -83,7 +83,7 @@ class ScriptRun:
         }
 
 
-def _doc_id(services: Any, source: str) -> str | None:
+def indexed_id(services: Any, source: str) -> str | None:
     """The indexed id of ``source`` (relative to ../shared); for a file the index holds as
     a copy of another (the same text in another format), that one's."""
     path = str((SHARED / source).resolve())
@@ -100,7 +100,7 @@ def run(services: Any, items: list[ScriptItem], today: date | None = None) -> Sc
     result, stored = ScriptRun(), {}
     try:
         for item in items:
-            doc_id = _doc_id(services, item.source)
+            doc_id = indexed_id(services, item.source)
             if doc_id is None:
                 result.skipped.append(f"{item.id}: {item.source} is not in the index")
                 continue
