@@ -255,7 +255,7 @@ def test_an_admin_writes_a_script_from_a_gap_and_residents_then_get_it_first(ope
     _ask(page, gap_question)
     page.locator("#chatbot button[aria-label*='islike'], #chatbot button[title*='islike']").first.click()
     page.wait_for_selector("text=谢谢您的反馈", timeout=30_000)
-    admin = open_page()
+    admin = open_page(PHONE)  # the desktop admin is the delete test's; this one works on a phone
     _admin_login(admin)
     admin.get_by_text("知识缺口（拒答和差评的问题）").click()
     admin.locator("#gaps-show").click()
@@ -275,7 +275,9 @@ def test_an_admin_writes_a_script_from_a_gap_and_residents_then_get_it_first(ope
     admin.locator("#script-save").click()
     admin.wait_for_selector("#script-save-result >> text=已保存答复口径", timeout=60_000)
     admin.wait_for_function("() => document.querySelector('#scripts-table').innerText.includes('可用')", timeout=30_000)
-    admin.screenshot(path=str(ARTIFACTS / "admin-script-from-gap-desktop.png"), full_page=True)
+    admin.screenshot(path=str(ARTIFACTS / "admin-script-from-gap-phone.png"), full_page=True)
+    width = admin.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"] + 1, f"the admin tab is {width}px wide on a {PHONE['width']}px phone"
     try:
         for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
             resident = open_page(viewport)
@@ -300,15 +302,16 @@ def test_an_expired_script_is_not_used_and_shows_for_review(open_page, web_servi
         "approved_on": "2024-01-01", "valid_until": (date.today() - timedelta(days=1)).isoformat(),
     })
     try:
-        page = open_page()
-        _ask(page, "广州孤儿养育标准每个月多少钱？")
-        chat = page.locator("#chatbot").inner_text()
-        assert "热线答复口径" not in chat and "过期的口径" not in chat and "2976" in chat, chat
-        _admin_login(page)
-        page.get_by_text("热线答复口径", exact=True).click()
-        page.wait_for_function("() => (document.querySelector('#scripts-table')?.innerText || '').includes('待复核：已过有效期')",
-                               timeout=30_000)
-        page.screenshot(path=str(ARTIFACTS / "admin-expired-script-desktop.png"), full_page=True)
+        for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+            page = open_page(viewport)
+            _ask(page, "广州孤儿养育标准每个月多少钱？")
+            chat = page.locator("#chatbot").inner_text()
+            assert "热线答复口径" not in chat and "过期的口径" not in chat and "2976" in chat, chat
+            _admin_login(page)
+            page.get_by_text("热线答复口径", exact=True).click()
+            page.wait_for_function(
+                "() => (document.querySelector('#scripts-table')?.innerText || '').includes('待复核：已过有效期')", timeout=30_000)
+            page.screenshot(path=str(ARTIFACTS / f"admin-expired-script-{name}.png"), full_page=True)
     finally:
         web_services.scripts.delete(script.id)
 

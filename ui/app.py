@@ -37,6 +37,10 @@ ins {background: #d4f7d4; text-decoration: none;}
 del {background: #fbd3d3;}
 .hit {border-bottom: 1px solid #ddd; padding: 6px 0;}
 @media (max-width: 600px) { .gradio-container {padding: 4px !important;} }
+/* Wide tables scroll inside their own box instead of widening the page (a table is as wide
+   as its columns need, and that width would otherwise set the page's). */
+#admin-panel .virtual-table-viewport {max-width: calc(100vw - 72px);}
+#scripts-panel .virtual-table-viewport, #gaps-panel .virtual-table-viewport {max-width: calc(100vw - 104px);}
 """
 
 
@@ -255,7 +259,7 @@ def _admin_tab(services: Any, settings: Any) -> None:
         password = gr.Textbox(label="密码", type="password", elem_id="admin-password")
         login = gr.Button("登录", elem_id="admin-login")
         login_msg = gr.Markdown("")
-    with gr.Column(visible=False) as panel:
+    with gr.Column(visible=False, elem_id="admin-panel") as panel:
         table, rows = _documents_panel(services.documents, logged_in)
         with gr.Accordion("热线答复口径", open=False, elem_id="scripts-panel") as scripts_box:
             questions, script_rows, script_table = _scripts_panel(services, logged_in)
