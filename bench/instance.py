@@ -209,11 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     out(f"data folder: {data}")
     out(f"Chroma server up in {server_up:.1f} s; its peak RSS {server_rss:,.0f} MB")
     out("")
-    out("| instance | start to first answer | restart | retrieval p50 / p95 ms | full answer p50 / p95 ms | peak RSS |")
-    out("|---|---|---|---|---|---|")
+    out("| instance | start to first answer | restart | retrieval p50 / p95 ms | full answer p50 / p95 ms | peak RSS | of which, at the end: heap / mapped files |")
+    out("|---|---|---|---|---|---|---|")
     out(f"| minsheng (MINSHENG_CHROMA_URL) | {first['cold_s']:.1f} s | {again['cold_s']:.1f} s | "
         f"{first['retrieval_p50']:.0f} / {first['retrieval_p95']:.0f} | {first['answer_p50']:.0f} / {first['answer_p95']:.0f} | "
-        f"{max(first['rss_mb'], again['rss_mb']):,.0f} MB |")
+        f"{max(first['rss_mb'], again['rss_mb']):,.0f} MB | {first.get('anon_mb', 0):,.0f} / {first.get('file_mb', 0):,.0f} MB |")
     out("")
     out(f"first retrieval after a one-document change: {first['after_change_ms']:,.0f} ms ({first['queries']} queries timed)")
     if delays:

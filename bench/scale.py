@@ -148,6 +148,19 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _rss_parts_mb() -> dict[str, float]:
+    """This process's resident memory now, split: ``anon_mb`` (its own heap: the model,
+    Python objects) and ``file_mb`` (pages of mapped files: the model file, the keyword
+    index's segments; page cache the kernel can take back under pressure)."""
+    parts = {"RssAnon": "anon_mb", "RssFile": "file_mb"}
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key = line.split(":")[0]
+        if key in parts:
+            out[parts[key]] = int(line.split()[1]) / 1024
+    return out
+
+
 def probe(pipeline: str, data: Path, rounds: int) -> dict[str, float]:
     """Run in a fresh process: time to first answer, then warm latencies and peak RSS."""
     t0 = time.perf_counter()
@@ -196,6 +209,7 @@ def probe(pipeline: str, data: Path, rounds: int) -> dict[str, float]:
         "retrieval_p50": _pct(retrieval, 50) if retrieval else 0.0, "retrieval_p95": _pct(retrieval, 95) if retrieval else 0.0,
         "answer_p50": _pct(full, 50) if full else 0.0, "answer_p95": _pct(full, 95) if full else 0.0,
         "rss_mb": _peak_rss_mb(),
+        **_rss_parts_mb(),
         "queries": len(retrieval),
     }
 

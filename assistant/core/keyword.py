@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -173,31 +174,53 @@ class KeywordIndex:
         self._point = point
         self._reload()
 
-    def _reload(self, changed: set[str] | None = None) -> None:
+    def _reload(self, changed: set[str] | None = None, point: Point | None = None, keep: bool = True) -> None:
         """Search what was last committed; the document table is read again for the
-        ``changed`` sources only (all when None)."""
+        ``changed`` sources only (all when None).
+
+        The table is also kept in ``heads.sqlite`` beside the index, stamped with the journal
+        ``point`` it matches (default: the index's): a start whose point matches reads it
+        from there. Reading it from the index instead touches a stored record in nearly
+        every block of the document store, about half of the index's pages at 1M chunks,
+        which then count in the process's memory. ``keep`` False leaves the file alone (a
+        process reading what another one writes)."""
         index = self._index
         assert index is not None
         index.reload()
         searcher = index.searcher()
-        leads = tantivy.Query.term_query(index.schema, "lead", "1")
+        point = point or self._point
+        heads = _Heads(self.path / "heads.sqlite")
         if changed is None:
-            documents: dict[str, dict[str, Any]] = {}
+            documents = heads.load(point) if searcher.num_docs else {}
+            if documents is None:
+                documents = self._leads(searcher, None)
+                if keep:
+                    heads.replace(documents, point)
         else:
             documents = {s: md for s, md in self._documents.items() if s not in changed}
-            if not changed:
-                leads = None
-            else:
-                leads = tantivy.Query.boolean_query([
-                    (tantivy.Occur.Must, leads),
-                    (tantivy.Occur.Must, tantivy.Query.term_set_query(index.schema, "source", sorted(changed))),
-                ])
-        if leads is not None and searcher.num_docs:
-            for _, address in searcher.search(leads, limit=searcher.num_docs, count=False).hits:
-                record = json.loads(bytes(searcher.doc(address)["record"][0]))
-                documents[str(record["metadata"].get("source", ""))] = record["metadata"]
+            fresh = self._leads(searcher, changed) if changed else {}
+            documents.update(fresh)
+            if keep:
+                heads.update(changed, fresh, point)
         self._searcher, self._documents, self._doc_freq = searcher, documents, {}
         self.generation += 1
+
+    def _leads(self, searcher: tantivy.Searcher, sources: set[str] | None) -> dict[str, dict[str, Any]]:
+        """source -> first-chunk metadata, from the stored records (of ``sources``; all when None)."""
+        index = self._index
+        assert index is not None
+        leads = tantivy.Query.term_query(index.schema, "lead", "1")
+        if sources is not None:
+            leads = tantivy.Query.boolean_query([
+                (tantivy.Occur.Must, leads),
+                (tantivy.Occur.Must, tantivy.Query.term_set_query(index.schema, "source", sorted(sources))),
+            ])
+        out: dict[str, dict[str, Any]] = {}
+        if searcher.num_docs:
+            for _, address in searcher.search(leads, limit=searcher.num_docs, count=False).hits:
+                record = json.loads(bytes(searcher.doc(address)["record"][0]))
+                out[str(record["metadata"].get("source", ""))] = record["metadata"]
+        return out
 
     # -- keeping in step ---------------------------------------------------------------------
 
@@ -255,7 +278,9 @@ class KeywordIndex:
         changed = journal.since(point.epoch, point.seq) if point.schema == SCHEMA_VERSION else None
         if changed is not None and not changed:
             if (journal.epoch, journal.seq) != (point.epoch, point.seq):
-                self._write_point(Point(journal.epoch, journal.seq))
+                new = Point(journal.epoch, journal.seq)
+                _Heads(self.path / "heads.sqlite").restamp(point, new)
+                self._write_point(new)
             return
         index = self._open()
         try:
@@ -264,8 +289,8 @@ class KeywordIndex:
             # Another process on this data folder holds the writer and keeps the index in
             # step: read what it committed.
             log.info("keyword index %s is being written by another process (%s)", self.path, exc)
-            self._reload()
             self._point = self._read_point()
+            self._reload(keep=False)
             return
         started = time.monotonic()
         if changed is None:
@@ -280,8 +305,11 @@ class KeywordIndex:
             self._add(writer, self.store.chunks_of(sorted(changed)))
         writer.commit()
         writer.wait_merging_threads()
-        self._write_point(Point(journal.epoch, journal.seq))
-        self._reload(changed)
+        new = Point(journal.epoch, journal.seq)
+        # The document table first, the point last: a crash between them leaves the table
+        # stamped with a point the index does not claim, and the next start reads it afresh.
+        self._reload(changed, point=new)
+        self._write_point(new)
         log.info("keyword index: %s in %.2f s (%d chunks)",
                  "rebuilt" if changed is None else f"{len(changed)} documents re-indexed", time.monotonic() - started, len(self))
 
@@ -388,6 +416,78 @@ class KeywordIndex:
             record = json.loads(bytes(searcher.doc(address)["record"][0]))
             out.append((Chunk(id=record["id"], text=record["text"], metadata=record["metadata"]), float(score)))
         return out
+
+
+class _Heads:
+    """The document table (source -> first-chunk metadata) in a SQLite file, stamped with
+    the journal point it matches (:meth:`KeywordIndex._reload`)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path))
+        db.execute("CREATE TABLE IF NOT EXISTS heads (source TEXT PRIMARY KEY, metadata TEXT NOT NULL)")
+        db.execute("CREATE TABLE IF NOT EXISTS stamp (one INTEGER PRIMARY KEY CHECK (one = 1), point TEXT NOT NULL)")
+        return db
+
+    @staticmethod
+    def _stamp(point: Point) -> str:
+        return json.dumps([point.epoch, point.seq, point.schema])
+
+    def load(self, point: Point) -> dict[str, dict[str, Any]] | None:
+        """The table if it is stamped with ``point``, else None."""
+        if not self.path.exists() or point.schema != SCHEMA_VERSION:
+            return None
+        try:
+            db = self._connect()
+            try:
+                row = db.execute("SELECT point FROM stamp").fetchone()
+                if row is None or row[0] != self._stamp(point):
+                    return None
+                return {source: json.loads(md) for source, md in db.execute("SELECT source, metadata FROM heads")}
+            finally:
+                db.close()
+        except (sqlite3.Error, ValueError):
+            return None
+
+    def restamp(self, old: Point, new: Point) -> None:
+        """Move the stamp from ``old`` to ``new`` (nothing changed in between); a table
+        stamped otherwise stays as it is."""
+        if not self.path.exists():
+            return
+        try:
+            db = self._connect()
+            try:
+                with db:
+                    db.execute("UPDATE stamp SET point = ? WHERE point = ?", (self._stamp(new), self._stamp(old)))
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            log.warning("keyword index: could not keep the document table in %s (%s)", self.path, exc)
+
+    def replace(self, documents: dict[str, dict[str, Any]], point: Point) -> None:
+        self._write(None, documents, point)
+
+    def update(self, changed: set[str], fresh: dict[str, dict[str, Any]], point: Point) -> None:
+        self._write(changed, fresh, point)
+
+    def _write(self, changed: set[str] | None, rows: dict[str, dict[str, Any]], point: Point) -> None:
+        try:
+            db = self._connect()
+            try:
+                with db:
+                    if changed is None:
+                        db.execute("DELETE FROM heads")
+                    else:
+                        db.executemany("DELETE FROM heads WHERE source = ?", [(s,) for s in changed])
+                    db.executemany("INSERT OR REPLACE INTO heads (source, metadata) VALUES (?, ?)",
+                                   [(s, json.dumps(md, ensure_ascii=False)) for s, md in rows.items()])
+                    db.execute("INSERT OR REPLACE INTO stamp (one, point) VALUES (1, ?)", (self._stamp(point),))
+            finally:
+                db.close()
+        except sqlite3.Error as exc:  # the table is a cache: the next start reads the index instead
+            log.warning("keyword index: could not keep the document table in %s (%s)", self.path, exc)
 
 
 def _pre_tokenized(tokens: Sequence[str]) -> tantivy.PreTokenizedString:
