@@ -120,7 +120,7 @@ class Assistant:
         t0 = time.perf_counter()
         query = self.rewrite(question, list(history))
         t1 = time.perf_counter()
-        match = self.scripts.match(query, self.today()) if self.scripts is not None else None
+        match = self.scripts.match(query, self.today(), turn=question) if self.scripts is not None else None
         if match is not None:
             answer = self.scripts.answer(match, question)
             answer.query = query

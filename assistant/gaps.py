@@ -123,6 +123,14 @@ class Gaps:
         writer = csv.writer(out)
         writer.writerow(["id", "主题", "次数", "拒答", "差评", "首次出现", "最近出现", "问题", "意见"])
         for g in self.groups(since, until, topic):
-            writer.writerow([g.id, g.topic, g.count, g.refused, g.thumbs_down, g.first_seen, g.last_seen,
-                             " | ".join(g.questions), " | ".join(g.comments)])
+            writer.writerow([_cell(v) for v in (g.id, g.topic, g.count, g.refused, g.thumbs_down, g.first_seen, g.last_seen,
+                                                " | ".join(g.questions), " | ".join(g.comments))])
         return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: a resident's words starting with = + - @ (or
+    a tab or carriage return) would otherwise run as a formula (OWASP, CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

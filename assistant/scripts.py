@@ -35,7 +35,7 @@ wrong script answer is worse than the ordinary answer, which the question still 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -149,13 +149,22 @@ class ScriptBook:
         """Scripts that may not be used on ``today``, each with its reasons."""
         return [(s, p) for s in self.all() if (p := self.problems(s, today))]
 
-    def match(self, question: str, today: date) -> ScriptMatch | None:
+    def match(self, question: str, today: date, turn: str | None = None) -> ScriptMatch | None:
         """The script in force that answers ``question`` (module docstring), else None. Costs
-        nothing while no script is in force."""
+        nothing while no script is in force.
+
+        Args:
+            turn: the turn as typed when ``question`` is a follow-up rewritten with the earlier
+                topic: what it asks for is the turn's ("那要去哪里申请？" after a question on
+                amounts asks where, not how much).
+        """
         usable = [s for s in self.all() if not self.problems(s, today)]
         if not usable:
             return None
         ask = self._read(question, today.year)
+        if turn is not None and turn != question:
+            typed = self._read(turn, today.year)
+            ask = replace(ask, slots=typed.slots)
         q = self._vector(question)
         best: ScriptMatch | None = None
         for script in usable:
@@ -180,7 +189,9 @@ class ScriptBook:
             if chunk is not None:
                 citations.append(Citation(n=len(citations) + 1, chunk=chunk, quote=_closest_sentence(chunk.text, script.answer)))
         points = "\n".join(f"{c.n}. {c.quote}[{c.n}]" for c in citations)
-        text = self.prompts.render("script_answer", approver=script.approver, approved_on=script.approved_on.isoformat(),
+        # A script is one region's answer: a question that names none is told whose it is.
+        label = f"【热线答复口径·{script.region}】" if script.region else "【热线答复口径】"
+        text = self.prompts.render("script_answer", label=label, approver=script.approver, approved_on=script.approved_on.isoformat(),
                                    valid_until=script.valid_until.isoformat(), answer=script.answer, points=points)
         return Answer(question=question, text=text, citations=citations, script={
             "id": script.id, "label": SCRIPT_TYPE, "approver": script.approver, "approved_on": script.approved_on.isoformat(),

@@ -63,8 +63,23 @@ class ScriptService:
         """
         script = data if isinstance(data, AnswerScript) else AnswerScript.parse(data)
         self.check_basis(script)
+        self.check_unique(script, self.list())
         self._write([script])
         return script
+
+    @staticmethod
+    def check_unique(script: AnswerScript, stored: list[AnswerScript], where: str = "") -> None:
+        """Raise :class:`ScriptError` when another stored script already has one of this
+        script's phrasings: one question gets one approved answer (to renew a script, save
+        it with its id)."""
+        prefix = f"{where}: " if where else ""
+        for other in stored:
+            if other.id == script.id:
+                continue
+            for n, question in enumerate(script.questions):
+                if question in other.questions:
+                    raise ScriptError(f"{prefix}questions[{n}]: already in script {other.id}; "
+                                      "send that id to replace it, or delete it first")
 
     def check_basis(self, script: AnswerScript, where: str = "") -> None:
         """Raise :class:`ScriptError` unless every basis names an indexed document (not
@@ -115,7 +130,8 @@ class ScriptService:
         Raises:
             ScriptError: a line that is not JSON or not a valid script ("line 3: basis[0].doc_id: ...").
         """
-        scripts = []
+        scripts: list[AnswerScript] = []
+        stored = self.list()
         for n, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
@@ -125,6 +141,7 @@ class ScriptService:
                 raise ScriptError(f"line {n}: not JSON ({exc.msg})") from None
             script = AnswerScript.parse(data, where=f"line {n}")
             self.check_basis(script, where=f"line {n}")
+            self.check_unique(script, [*stored, *scripts], where=f"line {n}")
             scripts.append(script)
         if not scripts:
             raise ScriptError("file: no scripts in it")
@@ -144,5 +161,8 @@ class ScriptService:
             tmp.replace(path)
             paths.append(path)
         report = self.ingestor.ingest(paths)
-        if report.errors:
-            raise ScriptError(f"script: {report.errors[0].detail}")
+        refused = [f for f in report.files if f.status not in ("added", "updated", "unchanged")]
+        for result in refused:  # a file left behind would be read in by the next rebuild
+            Path(result.path).unlink(missing_ok=True)
+        if refused:
+            raise ScriptError(f"script: not indexed ({refused[0].status}): {refused[0].detail}")

@@ -48,6 +48,8 @@ def test_refusals_and_thumbs_down_are_grouped_redacted_and_exported(admin_app):
     assert [g["questions"][0] for g in social] == ["广州低保标准是多少"]
     status, _, body = _call(url, "/api/gaps?since=" + quote("上周"), auth=ADMIN)
     assert status == 400 and json.loads(body)["detail"].startswith("since:")
+    status, _, body = _call(url, "/api/gaps?since=2026-12-01&until=2026-11-01", auth=ADMIN)
+    assert status == 400 and json.loads(body)["detail"].startswith("until:")
 
     status, headers, raw = _call(url, "/api/gaps.csv", auth=ADMIN)
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
@@ -81,3 +83,13 @@ def test_each_distinct_question_is_embedded_once(fresh_services):
     assert sorted(embedded) == sorted(["美国签证怎么办理", "去美国的签证怎么申请"])
     assert gaps.groups() == first and len(embedded) == 2  # the second grouping reads the stored vectors
     assert first[0].count == 3
+
+
+def test_the_csv_never_hands_a_spreadsheet_a_formula(fresh_services):
+    from assistant.gaps import Gaps
+
+    store = fresh_services.feedback
+    store.add_refusal('=HYPERLINK("http://x","点我")')
+    text = Gaps(store, fresh_services.embeddings.embed_query, lambda q: "").csv()
+    row = list(csv.reader(io.StringIO(text)))[1]
+    assert row[7] == "'=HYPERLINK(\"http://x\",\"点我\")"

@@ -43,7 +43,7 @@ def test_a_script_in_force_answers_paraphrases_first_with_its_label_and_basis(ad
         for question in ("广州现在的低保标准是每个月多少钱？", "请问广州市城乡低保标准是多少"):
             answer = json.loads(_call(url, "/api/ask", {"question": question})[2])
             assert answer["script"] and answer["script"]["id"] == script_id, (question, answer["answer"])
-            assert answer["answer"].startswith("【热线答复口径】") and "王科长" in answer["answer"]
+            assert answer["answer"].startswith("【热线答复口径·广州】") and "王科长" in answer["answer"]
             assert "1309元" in answer["answer"] and "[1]" in answer["answer"]
             assert answer["citations"][0]["file_name"] == "guangzhou_dibao_biaozhun_2025.md"
             assert "热线答复口径：审核人市民政局 王科长" in answer["ticket_note"]
@@ -52,6 +52,13 @@ def test_a_script_in_force_answers_paraphrases_first_with_its_label_and_basis(ad
         for question in ("广州低保怎么申请", "深圳低保标准是多少", "2019年广州低保标准是多少", "广州低保边缘家庭的认定标准是多少"):
             answer = json.loads(_call(url, "/api/ask", {"question": question})[2])
             assert answer["script"] is None, (question, answer["answer"])
+        # A follow-up asking something else of the same topic is not the script's question.
+        history = [{"role": "user", "content": "广州低保标准是多少"}, {"role": "assistant", "content": "每人每月1309元。"}]
+        follow_up = json.loads(_call(url, "/api/ask", {"question": "那要去哪里申请？", "history": history})[2])
+        assert follow_up["script"] is None, follow_up["answer"]
+        # /api/search returns it with its state.
+        results = json.loads(_call(url, "/api/search", {"query": "广州低保标准是多少", "k": 10})[2])["results"]
+        assert any(r.get("script_in_force") is True and r["doc_type"] == "答复口径" for r in results)
         # The hotline lookup lists it, marked as a script in force.
         hits = svc.lookup.search("广州低保标准", k=10)
         mine = [h for h in hits if h.chunk.metadata.get("doc_type") == "答复口径"]
@@ -108,6 +115,28 @@ def test_bad_scripts_get_400_naming_the_field(admin_app, change, field):
     svc, url = admin_app
     status, body = _post(url, _dibao(svc, **change))
     assert status == 400 and field in body["detail"], body
+
+
+def test_one_question_gets_one_script_and_a_script_is_renewed_by_its_id(admin_app):
+    svc, url = admin_app
+    first = _post(url, _dibao(svc))[1]["script"]
+    try:
+        status, body = _post(url, _dibao(svc, valid_until=(TODAY + timedelta(days=400)).isoformat()))
+        assert status == 400 and body["detail"].startswith(f"questions[0]: already in script {first['id']}"), body
+        status, body = _post(url, _dibao(svc, id=first["id"], valid_until=(TODAY + timedelta(days=400)).isoformat()))
+        assert status == 200 and body["script"]["id"] == first["id"]
+        listed = json.loads(_call(url, "/api/scripts", auth=ADMIN)[2])["scripts"]
+        assert [(s["id"], s["valid_until"]) for s in listed] == [(first["id"], (TODAY + timedelta(days=400)).isoformat())]
+        assert sorted(p.name for p in svc.scripts.folder.iterdir()) == [f"{first['id']}.md"]
+    finally:
+        _call(url, f"/api/scripts/{first['id']}", method="DELETE", auth=ADMIN)
+
+
+def test_a_body_that_is_not_a_script_object_gets_400(admin_app):
+    _, url = admin_app
+    for body, detail in ((b"{not json", "body: not JSON"), (b"[1, 2]", "body: must be a JSON object")):
+        status, _, raw = _call(url, "/api/scripts", body, auth=ADMIN, headers={"Content-Type": "application/json"})
+        assert status == 400 and json.loads(raw)["detail"].startswith(detail)
 
 
 def test_a_basis_article_must_be_one_the_document_holds(admin_app):

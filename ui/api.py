@@ -14,7 +14,8 @@ from datetime import date
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, File, HTTPException, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from fastapi_offline import FastAPIOffline
@@ -83,6 +84,7 @@ def create_api(services: Services) -> FastAPI:
     admin = _admin_check(services.settings)
     app.include_router(_document_routes(services, admin))
     app.include_router(_script_routes(services, admin))
+    app.include_router(_gap_routes(services, admin))
     app.include_router(_openai_routes(services))
     return app
 
@@ -125,7 +127,10 @@ def _question_routes(services: Services) -> APIRouter:
             in_force=request.in_force, date_from=request.date_from, date_to=request.date_to,
         )
         hits = services.lookup.search(request.query, filters, request.k)
-        return {"results": [{"chunk_id": h.chunk.id, "text": h.chunk.text, "terms": h.terms, "score": h.score, **h.chunk.metadata} for h in hits]}
+        return {"results": [{"chunk_id": h.chunk.id, "text": h.chunk.text, "terms": h.terms, "score": h.score, **h.chunk.metadata,
+                             "versions": h.versions,
+                             **({"script_in_force": not h.script_problems, "script_problems": h.script_problems}
+                                if h.script_problems is not None else {})} for h in hits]}
 
     return router
 
@@ -214,12 +219,21 @@ def _script_routes(services: Services, admin: Callable[..., str]) -> APIRouter:
         """Every script, with whether it may be used today and, if not, why (listed for review)."""
         return {"scripts": [listed(s) for s in services.scripts.list()]}
 
-    @router.post("/api/scripts")
-    def save_script(data: dict[str, Any] = Body(...), user: str = Depends(admin)) -> dict[str, Any]:
-        """Create a script (no ``id``) or replace the one with that ``id``. ``basis`` names
-        indexed documents and their articles (``GET /api/documents/{id}/articles``)."""
+    @router.post("/api/scripts", openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": AnswerScript.model_json_schema()}}}})
+    async def save_script(request: Request, user: str = Depends(admin)) -> dict[str, Any]:
+        """Create a script (no ``id``) or replace the one with that ``id`` (to renew it). Fields:
+        ``questions`` (1-20 phrasings), ``answer``, ``basis`` ([{``doc_id``, ``article``}]:
+        indexed documents and their articles, ``GET /api/documents/{id}/articles``),
+        ``region``, ``approver``, ``approved_on``, ``valid_until`` (YYYY-MM-DD)."""
         try:
-            return {"script": listed(services.scripts.save(data))}
+            data = json.loads(await request.body())
+        except ValueError:
+            raise HTTPException(400, "body: not JSON") from None
+        if not isinstance(data, dict):
+            raise HTTPException(400, "body: must be a JSON object of the script's fields")
+        try:
+            return {"script": listed(await run_in_threadpool(services.scripts.save, data))}
         except ScriptError as exc:
             raise HTTPException(400, str(exc)) from None
 
@@ -251,6 +265,21 @@ def _script_routes(services: Services, admin: Callable[..., str]) -> APIRouter:
         except ScriptError as exc:
             raise HTTPException(400, str(exc)) from None
 
+    @router.get("/api/documents/{doc_id}/articles")
+    def document_articles(doc_id: str, user: str = Depends(admin)) -> dict[str, Any]:
+        """The 条 a document holds, for choosing a script's basis (404 for an unknown id)."""
+        articles = services.scripts.articles(doc_id)
+        if not articles and services.store.first_metadata({"doc_id": doc_id}) is None:
+            raise HTTPException(404, f"no document with id {doc_id!r}")
+        return {"doc_id": doc_id, "articles": articles}
+
+    return router
+
+
+def _gap_routes(services: Services, admin: Callable[..., str]) -> APIRouter:
+    """The admin's ``/api/gaps`` and ``/api/gaps.csv``: knowledge gaps."""
+    router = APIRouter()
+
     @router.get("/api/gaps")
     def gaps(since: str = "", until: str = "", topic: str = "", user: str = Depends(admin)) -> dict[str, Any]:
         """Knowledge gaps: refused questions and thumbs-down answers (redacted), grouped by
@@ -264,25 +293,19 @@ def _script_routes(services: Services, admin: Callable[..., str]) -> APIRouter:
         return Response("\ufeff" + services.gaps.csv(since, until, topic), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": "attachment; filename=gaps.csv"})
 
-    @router.get("/api/documents/{doc_id}/articles")
-    def document_articles(doc_id: str, user: str = Depends(admin)) -> dict[str, Any]:
-        """The 条 a document holds, for choosing a script's basis (404 for an unknown id)."""
-        articles = services.scripts.articles(doc_id)
-        if not articles and services.store.first_metadata({"doc_id": doc_id}) is None:
-            raise HTTPException(404, f"no document with id {doc_id!r}")
-        return {"doc_id": doc_id, "articles": articles}
-
     return router
 
 
 def _check_dates(since: str, until: str) -> None:
-    """400 naming the parameter that is not an ISO date (YYYY-MM-DD)."""
+    """400 naming the parameter that is not an ISO date (YYYY-MM-DD), or ``until`` before ``since``."""
     for name, value in (("since", since), ("until", until)):
         if value:
             try:
                 date.fromisoformat(value)
             except ValueError:
                 raise HTTPException(400, f"{name}: not a date (YYYY-MM-DD): {value!r}") from None
+    if since and until and until < since:
+        raise HTTPException(400, f"until: {until} is before since ({since})")
 
 
 def _openai_routes(services: Services) -> APIRouter:

@@ -89,9 +89,7 @@ class AnswerScript(BaseModel):
     @model_validator(mode="after")
     def _dates(self) -> "AnswerScript":
         if self.valid_until < self.approved_on:
-            raise ValueError("valid_until is before approved_on")
-        if not self.answer:
-            raise ValueError("answer is empty")
+            raise ValueError("is before approved_on")
         return self
 
     @classmethod
@@ -105,7 +103,8 @@ class AnswerScript(BaseModel):
             return cls.model_validate(data)
         except ValidationError as exc:
             first = exc.errors()[0]
-            field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".") or "script"
+            field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
+            field = field or ("valid_until" if "approved_on" in first["msg"] else "script")
             message = first["msg"].removeprefix("Value error, ")
             raise ScriptError(f"{where + ': ' if where else ''}{field}: {message}") from None
 
@@ -126,6 +125,9 @@ class AnswerScript(BaseModel):
         lines = ["---", *(f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in head.items() if v), "---", ""]
         lines += [f"问：{q}" for q in self.questions]
         lines += ["", f"答：{self.answer}", ""]
+        # Its own line keeps two scripts with the same wording two documents: the ingest
+        # would take the second for a copy of the first and index it once.
+        lines += [f"（答复口径{self.id}，审核：{self.approver}，{self.approved_on.isoformat()}，有效期至{self.valid_until.isoformat()}）", ""]
         return "\n".join(lines)
 
     @classmethod
