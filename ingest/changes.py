@@ -7,14 +7,16 @@ often inserts or deletes articles and renumbers the rest, so articles are paired
 content, not their number: first the order-keeping pairing (dynamic programming, as in
 sequence alignment) with the largest total similarity, then, among what is left, the most
 alike pairs in any order (an article moved to another chapter); only pairs at least
-:data:`SAME_ARTICLE` alike may pair. Words are then compared character by character with
-:class:`difflib.SequenceMatcher`.
+:data:`SAME_ARTICLE` alike may pair. Words are then compared with
+:class:`difflib.SequenceMatcher`, word by word when a word cutter is given (a replaced
+phrase shows as one phrase out and one in), else character by character.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -144,25 +146,31 @@ def _pair_moved(pairs: list[tuple[int | None, int | None]], sims) -> list[tuple[
     return out
 
 
-def word_changes(old: str, new: str) -> list[Segment]:
+def word_changes(old: str, new: str, cut: Callable[[str], list[str]] | None = None) -> list[Segment]:
     """``new`` as runs of equal, inserted and deleted text against ``old`` (deleted runs sit
-    where they were dropped). The article numbers are compared too."""
+    where they were dropped). The article numbers are compared too.
+
+    Args:
+        cut: text -> its words, joining back to the text; None compares characters.
+    """
+    a, b = (cut(old), cut(new)) if cut is not None else (list(old), list(new))
     segments = []
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     for op, a0, a1, b0, b1 in matcher.get_opcodes():
         if op == "equal":
-            segments.append(Segment("equal", new[b0:b1]))
+            segments.append(Segment("equal", "".join(b[b0:b1])))
             continue
         if op in ("delete", "replace"):
-            segments.append(Segment("delete", old[a0:a1]))
+            segments.append(Segment("delete", "".join(a[a0:a1])))
         if op in ("insert", "replace"):
-            segments.append(Segment("insert", new[b0:b1]))
+            segments.append(Segment("insert", "".join(b[b0:b1])))
     return segments
 
 
-def compare(old_text: str, new_text: str) -> list[ArticleChange]:
+def compare(old_text: str, new_text: str, cut: Callable[[str], list[str]] | None = None) -> list[ArticleChange]:
     """The article-by-article comparison of two versions' texts (module docstring), in the
-    order of the new text with removed articles where they stood."""
+    order of the new text with removed articles where they stood; ``cut`` as for
+    :func:`word_changes`."""
     old, new = split_articles(old_text), split_articles(new_text)
     pairs = _align([t for _, t in old], [t for _, t in new])
     pairs = _pair_moved(pairs, lambda i, j: similarity(old[i][1], new[j][1]))
@@ -177,6 +185,6 @@ def compare(old_text: str, new_text: str) -> list[ArticleChange]:
             body_same = ARTICLE.sub("", ot) == ARTICLE.sub("", nt)
             change = ArticleChange("unchanged" if body_same else "changed", ol, nl, ot, nt)
             if not body_same:
-                change.segments = word_changes(ot, nt)
+                change.segments = word_changes(ot, nt, cut)
             out.append(change)
     return out

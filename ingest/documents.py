@@ -8,6 +8,7 @@ file's bytes), so a URL never contains a file path. Uploads are written only und
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -76,9 +77,12 @@ class DocumentService:
         manifest: the ingest manifest (for status, errors, chunk counts).
         ingestor: adds and removes documents.
         upload_dir: where uploaded files are kept (created on first upload).
+        cut: text -> its words, for marking changed words in a 新旧对照 (None: characters).
     """
 
-    def __init__(self, store: ChromaStore, manifest: Manifest, ingestor: Ingestor, upload_dir: Path):
+    def __init__(self, store: ChromaStore, manifest: Manifest, ingestor: Ingestor, upload_dir: Path,
+                 cut: Callable[[str], list[str]] | None = None):
+        self.cut = cut
         self.store = store
         self.manifest = manifest
         self.ingestor = ingestor
@@ -189,7 +193,7 @@ class DocumentService:
             raise DocumentError(f"document {doc_id!r} has no other version")
         at = next(n for n, m in enumerate(versions) if m.get("doc_id") == doc_id)
         old, new = (versions[at], versions[at + 1]) if at + 1 < len(versions) else (versions[at - 1], versions[at])
-        return Comparison(_version(old), _version(new), compare(self._text(old), self._text(new)))
+        return Comparison(_version(old), _version(new), compare(self._text(old), self._text(new), self.cut))
 
     def _text(self, md: dict[str, Any]) -> str:
         path = Path(str(md.get("source", "")))

@@ -28,6 +28,13 @@ def test_the_shanghai_social_assistance_regulation_2018_to_2024_article_by_artic
     assert "生活保障边缘" in inserted and "收入困难" in deleted
     # The marked text, without what was deleted, is the new article exactly.
     assert "".join(s.text for s in ninth.segments if s.op != "delete") == ninth.new_text
+    # Word by word, a replaced phrase reads as one phrase out and one in.
+    from assistant.core.text import Tokenizer
+
+    by_word = next(c for c in compare(old, new, Tokenizer().words) if c.new_label == "第九条")
+    changed = [(s.op, s.text) for s in by_word.segments if s.op != "equal"]
+    assert ("delete", "低收入") in changed and any(op == "insert" and "最低生活保障边缘家庭" in t for op, t in changed)
+    assert "".join(s.text for s in by_word.segments if s.op != "delete") == by_word.new_text
 
 
 def test_renumbered_and_moved_articles_are_paired_by_content():

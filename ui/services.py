@@ -141,7 +141,7 @@ def build_services(
     assistant = Assistant(searcher, answerer, rewrite, k=settings.top_k, revisions=functools.partial(cited_revisions, versions),
                           scripts=book)
     lookup = Lookup(searcher, term_map, settings.hotline, versions=versions, scripts=book)
-    documents = DocumentService(store, ingestor.manifest, ingestor, settings.data_dir / "uploads")
+    documents = DocumentService(store, ingestor.manifest, ingestor, settings.data_dir / "uploads", cut=tokenizer.words)
     scripts = ScriptService(store, ingestor, settings.data_dir / "scripts")
     feedback = FeedbackStore(settings.data_dir / "feedback.sqlite", settings.feedback_retention_days)
     gaps = Gaps(feedback, embeddings.embed_query, functools.partial(_topic_of, searcher))

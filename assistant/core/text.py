@@ -118,6 +118,11 @@ class Tokenizer:
             out.append(tok)
         return out
 
+    def words(self, text: str) -> list[str]:
+        """``text`` cut into words as written (jieba's precise mode, nothing normalised or
+        dropped): ``"".join(words(text)) == text``. For marking changed words."""
+        return self._loaded().lcut(text, HMM=False)
+
     def _query_terms(self, text: str) -> tuple[str, ...]:
         """:meth:`terms` of a question, de-duplicated in order (cached as ``query_terms``)."""
         return tuple(dict.fromkeys(self.terms(text)))
