@@ -69,6 +69,7 @@ def test_changes_api_and_page(web_url, web_services):
     status, headers, page = _call(web_url, f"/documents/{old_id}/changes")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert "<ins>" in page.decode() and "新旧对照" in page.decode()
+    assert f'href="/documents/{old_id}"' in page.decode() and f'href="/documents/{data["new"]["id"]}"' in page.decode()
     single = _doc_id(web_services, "shiye_baoxian_jin.md")
     status, _, body = _call(web_url, f"/api/documents/{single}/changes")
     assert status == 404 and "no other version" in json.loads(body)["detail"]

@@ -124,7 +124,9 @@ def render_changes(comparison: Any, page: bool = False, unchanged: bool = False)
     e = html.escape
     out = [
         f"<h3>新旧对照：《{e(new['title'])}》</h3>",
-        f"<p>旧版：{e(old['date'] or old['file_name'])}　→　新版：{e(new['date'] or new['file_name'])}<br>"
+        f'<p>旧版：<a href="/documents/{e(old["id"])}" target="_blank" rel="noopener">{e(old["date"] or old["file_name"])}</a>'
+        f'　→　新版：<a href="/documents/{e(new["id"])}" target="_blank" rel="noopener">{e(new["date"] or new["file_name"])}</a><br>'
+
         f"新增 {counts['added']} 条，删除 {counts['removed']} 条，修改 {counts['changed']} 条，未变 {counts['unchanged']} 条</p>",
     ]
     for a in comparison.articles:
