@@ -15,6 +15,7 @@ import io
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -74,7 +75,13 @@ class Gaps:
 
     def groups(self, since: str = "", until: str = "", topic: str = "") -> list[GapGroup]:
         """Groups of the questions recorded from ``since`` to ``until`` (ISO dates, "" =
-        open), newest group (by last seen) first; only those of ``topic`` when given."""
+        open), newest group (by last seen) first; only those of ``topic`` when given.
+
+        Raises:
+            ValueError: ``since`` or ``until`` is not a date, or ``until`` is before
+                ``since`` (the message starts with the parameter's name).
+        """
+        since, until = check_period(since, until)
         rows = self.feedback.unanswered(since, until)
         vectors = self._vectors([r["question"] for r in rows])
         groups: list[GapGroup] = []
@@ -126,6 +133,25 @@ class Gaps:
             writer.writerow([_cell(v) for v in (g.id, g.topic, g.count, g.refused, g.thumbs_down, g.first_seen, g.last_seen,
                                                 " | ".join(g.questions), " | ".join(g.comments))])
         return out.getvalue()
+
+
+def check_period(since: str, until: str) -> tuple[str, str]:
+    """``since`` and ``until`` stripped, once checked to be ISO dates (YYYY-MM-DD) or "" and
+    in order.
+
+    Raises:
+        ValueError: naming the parameter ("since: not a date (YYYY-MM-DD): '上周'").
+    """
+    since, until = (since or "").strip(), (until or "").strip()
+    for name, value in (("since", since), ("until", until)):
+        if value:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"{name}: not a date (YYYY-MM-DD): {value!r}") from None
+    if since and until and until < since:
+        raise ValueError(f"until: {until} is before since ({since})")
+    return since, until
 
 
 def _cell(value: Any) -> Any:

@@ -102,7 +102,13 @@ class Lookup:
         return "\n".join(lines)
 
 
-def revision_note(revision: dict[str, str]) -> str:
-    """One line about a cited document revised within the last year, naming the 新旧对照 page."""
+def revision_text(revision: dict[str, str]) -> str:
+    """What to say of a cited document revised within the last year
+    (:attr:`Answer.revisions`): "《…》于2024-12-31修订，所引为修订后的新版本"."""
     which = "所引为修订前的旧版本" if revision["cited"] == "old" else "所引为修订后的新版本"
-    return f"注意：《{revision['title']}》于{revision['on']}修订，{which}；新旧对照：/documents/{revision['doc_id']}/changes"
+    return f"《{revision['title']}》于{revision['on']}修订，{which}"
+
+
+def revision_note(revision: dict[str, str]) -> str:
+    """The ticket note's line for a revision, naming the 新旧对照 page."""
+    return f"注意：{revision_text(revision)}；新旧对照：/documents/{revision['doc_id']}/changes"

@@ -162,6 +162,7 @@ class ScriptBook:
         if not usable:
             return None
         ask = self._read(question, today.year)
+        rivals: list[float] = []  # the collection's nearest policy chunks, looked up once per question
         if turn is not None and turn != question:
             typed = self._read(turn, today.year)
             ask = replace(ask, slots=typed.slots)
@@ -175,7 +176,7 @@ class ScriptBook:
                 if cosine < MATCH_COSINE or (best is not None and cosine <= best.cosine):
                     continue
                 read = self._read(phrasing, today.year)
-                if self._same_kind(ask, read) and (self._same_words(ask, read, script) or self._nearest_answer(q, script)):
+                if self._same_kind(ask, read) and (self._same_words(ask, read, script) or self._nearest_answer(q, script, rivals)):
                     best = ScriptMatch(script, phrasing, cosine)
         return best
 
@@ -242,9 +243,10 @@ class ScriptBook:
         return (self._coverage(terms, script_text) >= MATCH_COVERAGE
                 and self._coverage(phrasing.topic_terms, normalise(asked.text)) >= MATCH_COVERAGE)
 
-    def _nearest_answer(self, question_vector: list[float], script: AnswerScript) -> bool:
+    def _nearest_answer(self, question_vector: list[float], script: AnswerScript, rivals: list[float]) -> bool:
         """Whether the script's answer is nearer the question than every chunk of its basis
-        documents and the nearest chunks of the collection, by :data:`MATCH_MARGIN`."""
+        documents and the nearest chunks of the collection, by :data:`MATCH_MARGIN`.
+        ``rivals``: the latter's cosines, filled on first use and kept by the caller."""
         if self.embed_passages is None:
             return False
         key = "\x00answer\x00" + script.answer
@@ -253,8 +255,9 @@ class ScriptBook:
             answer = self._vectors[key] = self.embed_passages([to_simplified(script.answer)])[0]
         ids = self._basis_ids(script)
         nearest = max(self.store.cosines(question_vector, ids).values(), default=-1.0)
-        # Scripts are documents too: only policy chunks count as rivals.
-        rivals = [cos for chunk, cos in self.store.nearest(question_vector, 5) if chunk.metadata.get("doc_type") != SCRIPT_TYPE]
+        if not rivals:
+            # Scripts are documents too: only policy chunks count as rivals.
+            rivals.extend(cos for chunk, cos in self.store.nearest(question_vector, 5) if chunk.metadata.get("doc_type") != SCRIPT_TYPE)
         nearest = max([nearest, *rivals])
         return sum(a * b for a, b in zip(question_vector, answer)) >= nearest + MATCH_MARGIN
 

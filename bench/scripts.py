@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from assistant.core import offline
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", type=Path, default=PROJECT_ROOT / "eval" / "questions" / "scripts-team.jsonl")
     parser.add_argument("--questions", type=int, default=200, help="team questions timed")
     args = parser.parse_args(argv)
-    from eval.scripts import ScriptItem, indexed_id
+    from eval.scripts import ScriptItem, store_scripts
     from ui.services import build_services
 
     services = build_services(Settings(data_dir=args.data_dir))
@@ -49,20 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     questions = [json.loads(line)["question"] for line in QUESTIONS.open(encoding="utf-8")][: args.questions]
     _answer_ms(services, questions)  # warm-up pass
     without = _answer_ms(services, questions)
-    today, stored = date.today(), []
+    stored: dict[str, str] = {}
     try:
-        for item in ScriptItem.load(args.set):
-            doc_id = indexed_id(services, item.source)
-            if doc_id:
-                stored.append(services.scripts.save({
-                    "questions": item.questions, "answer": item.answer, "region": item.region, "approver": "bench",
-                    "basis": [{"doc_id": doc_id, "article": item.article}],
-                    "approved_on": (today - timedelta(days=1)).isoformat(), "valid_until": (today + timedelta(days=30)).isoformat(),
-                }).id)
+        stored, _ = store_scripts(services, ScriptItem.load(args.set), date.today(), approver="bench")
         services.assistant.ask(questions[0])  # reads the scripts in
         with_scripts = _answer_ms(services, questions)
     finally:
-        for script_id in stored:
+        for script_id in stored.values():
             services.scripts.delete(script_id)
     report = Report("scripts", "Answer latency with answer scripts stored")
     out = report.line

@@ -94,22 +94,31 @@ def indexed_id(services: Any, source: str) -> str | None:
     return str(head["doc_id"]) if head else None
 
 
+def store_scripts(services: Any, items: list[ScriptItem], today: date, approver: str = "评测") -> tuple[dict[str, str], list[str]]:
+    """Save each item's script through the product, in force from yesterday for a year.
+
+    Returns:
+        (item id -> script id, one line per item whose source is not in the index).
+    """
+    stored, skipped = {}, []
+    for item in items:
+        doc_id = indexed_id(services, item.source)
+        if doc_id is None:
+            skipped.append(f"{item.id}: {item.source} is not in the index")
+            continue
+        stored[item.id] = services.scripts.save({
+            "questions": item.questions, "answer": item.answer, "region": item.region, "approver": approver,
+            "basis": [{"doc_id": doc_id, "article": item.article}],
+            "approved_on": (today - timedelta(days=1)).isoformat(), "valid_until": (today + timedelta(days=365)).isoformat(),
+        }).id
+    return stored, skipped
+
+
 def run(services: Any, items: list[ScriptItem], today: date | None = None) -> ScriptRun:
     """Store every item's script, ask every question, delete the scripts (module docstring)."""
-    today = today or date.today()
     result, stored = ScriptRun(), {}
     try:
-        for item in items:
-            doc_id = indexed_id(services, item.source)
-            if doc_id is None:
-                result.skipped.append(f"{item.id}: {item.source} is not in the index")
-                continue
-            script = services.scripts.save({
-                "questions": item.questions, "answer": item.answer, "region": item.region, "approver": "评测",
-                "basis": [{"doc_id": doc_id, "article": item.article}],
-                "approved_on": (today - timedelta(days=30)).isoformat(), "valid_until": (today + timedelta(days=365)).isoformat(),
-            })
-            stored[item.id] = script.id
+        stored, result.skipped = store_scripts(services, items, today or date.today())
         for item in items:
             if item.id not in stored:
                 continue

@@ -21,6 +21,7 @@ offline.apply()  # before any library that could reach the network is imported
 import gradio as gr
 
 from assistant.filters import SearchFilters
+from assistant.lookup import revision_text
 from assistant.core.types import Answer
 
 EXAMPLES = [
@@ -60,8 +61,7 @@ def render_answer(answer: Answer) -> str:
     if answer.flagged:
         parts.append(f"\n\n（已删去{len(answer.flagged)}句无法在原文中核实的内容）")
     for r in answer.revisions:
-        which = "所引为修订前的旧版本" if r["cited"] == "old" else "所引为修订后的新版本"
-        parts.append(f'\n\n**ℹ 《{html.escape(r["title"])}》于{html.escape(r["on"])}修订，{which}。**'
+        parts.append(f'\n\n**ℹ {html.escape(revision_text(r))}。**'
                      f'<a href="/documents/{html.escape(r["doc_id"])}/changes" target="_blank" rel="noopener">查看新旧对照</a>')
     if answer.citations:
         parts.append("\n\n**来源**")
@@ -523,7 +523,7 @@ def _gaps_panel(services: Any, logged_in: gr.State, script_questions: gr.Textbox
         if not ok:
             return "请先登录。", gr.update(), []
         try:
-            groups = services.gaps.groups(_date_or_blank(start), _date_or_blank(end), (wanted or "").strip())
+            groups = services.gaps.groups(start, end, (wanted or "").strip())
         except ValueError as exc:
             return html.escape(str(exc)), gr.update(), []
         table_rows = [[g.id, g.topic, g.count, g.refused, g.thumbs_down, g.first_seen, g.last_seen, " / ".join(g.questions)] for g in groups]
@@ -541,29 +541,18 @@ def _gaps_panel(services: Any, logged_in: gr.State, script_questions: gr.Textbox
     def exported(ok: bool, start: str, end: str, wanted: str):
         if not ok:
             return None
+        try:
+            text = services.gaps.csv(start, end, (wanted or "").strip())
+        except ValueError:
+            return None  # the 查看 button shows why
         path = Path(tempfile.mkdtemp(prefix="minsheng-gaps-")) / "gaps.csv"
-        path.write_text("\ufeff" + services.gaps.csv(_date_or_blank(start), _date_or_blank(end), (wanted or "").strip()), encoding="utf-8")
+        path.write_text("\ufeff" + text, encoding="utf-8")
         return str(path)
 
     show.click(listed, [logged_in, since, until, topic], [gaps_msg, table, chosen])
     table.select(pick, [table], [chosen, gaps_msg])
     start_script.click(to_script, [chosen], [script_questions, scripts_box, gaps_msg])
     export.click(exported, [logged_in, since, until, topic], export_file)
-
-
-def _date_or_blank(text: str) -> str:
-    """An ISO date typed in a filter box, or "".
-
-    Raises:
-        ValueError: the text is not a date (the message names it).
-    """
-    text = (text or "").strip()
-    if text:
-        try:
-            date.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"日期格式应为 2026-01-31：{text}") from None
-    return text
 
 
 def theme() -> gr.themes.Base:
