@@ -117,7 +117,9 @@ class FeedbackStore:
                                  (low, high)).fetchall()
             disliked = db.execute("SELECT at, question, 'thumbs_down', '', comment FROM feedback WHERE rating < 0"
                                   " AND at >= ? AND at <= ?", (low, high)).fetchall()
-        rows = [dict(zip(("at", "question", "kind", "topic", "comment"), r)) for r in refused + disliked]
+        # Redacted again on the way out: rows stored before a pattern was added get it too.
+        rows = [{"at": at, "question": redact(question), "kind": kind, "topic": topic, "comment": redact(comment)}
+                for at, question, kind, topic, comment in refused + disliked]
         return sorted(rows, key=lambda r: r["at"])
 
     def vectors(self, questions: list[str]) -> dict[str, bytes]:
@@ -149,4 +151,5 @@ class FeedbackStore:
             rows = db.execute(
                 "SELECT id, at, rating, question, answer, comment FROM feedback ORDER BY id DESC LIMIT ?", (limit,)
             ).fetchall()
-        return [dict(zip(("id", "at", "rating", "question", "answer", "comment"), r)) for r in rows]
+        return [{"id": i, "at": at, "rating": rating, "question": redact(q), "answer": redact(a), "comment": redact(c)}
+                for i, at, rating, q, a, c in rows]

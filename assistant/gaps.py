@@ -3,8 +3,8 @@ or answered badly (thumbs down), grouped by similar question, for the admin to a
 
 Questions are grouped by the embedding model: each question joins the group whose mean
 vector is nearest, if its cosine is at least :data:`GAP_COSINE`, else starts a new group.
-A group's topic is the one most of its refusals recorded (the topic of the nearest
-document found), else that of the best match for its first question.
+A group's topic is that of its mean vector by :class:`assistant.topics.TopicClassifier`
+(the nearest labelled tuning questions).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -22,6 +21,7 @@ import numpy as np
 
 from assistant.core.text import to_simplified
 from assistant.feedback import FeedbackStore
+from assistant.topics import TopicClassifier
 
 #: Least cosine (the default embedding model, query to query) for a question to join a
 #: group. Over the team question set (eval/questions/team.jsonl), 84 % of pairs of
@@ -41,7 +41,7 @@ class GapGroup:
         questions: distinct phrasings, first seen first (at most :data:`MAX_QUESTIONS`).
         count: questions in the group; refused / thumbs_down: of which each kind.
         first_seen, last_seen: UTC ISO times.
-        topic: 主题 (see the module docstring); "" when unknown.
+        topic: 主题 (see the module docstring), one of :attr:`Gaps.topics`.
         comments: residents' comments on thumbs-down answers.
     """
 
@@ -65,28 +65,38 @@ class Gaps:
     Args:
         feedback: where they are recorded.
         embed_query: question -> unit vector (the default embedding model).
-        topic_of: question -> topic of the best matching document ("" when none).
+        classifier: gives each group its topic; by default the packaged examples', with
+            their vectors kept in ``feedback``.
     """
 
-    def __init__(self, feedback: FeedbackStore, embed_query: Callable[[str], list[float]], topic_of: Callable[[str], str]):
+    def __init__(self, feedback: FeedbackStore, embed_query: Callable[[str], list[float]],
+                 classifier: TopicClassifier | None = None):
         self.feedback = feedback
         self.embed_query = embed_query
-        self.topic_of = topic_of
+        self.classifier = classifier or TopicClassifier(embed_query, vectors=feedback)
+
+    @property
+    def topics(self) -> list[str]:
+        """The topics a group can have, the most frequent among the examples first."""
+        return self.classifier.topics
 
     def groups(self, since: str = "", until: str = "", topic: str = "") -> list[GapGroup]:
         """Groups of the questions recorded from ``since`` to ``until`` (ISO dates, "" =
         open), newest group (by last seen) first; only those of ``topic`` when given.
 
         Raises:
-            ValueError: ``since`` or ``until`` is not a date, or ``until`` is before
-                ``since`` (the message starts with the parameter's name).
+            ValueError: ``since`` or ``until`` is not a date, ``until`` is before ``since``,
+                or ``topic`` is not one of :attr:`topics` (the message starts with the
+                parameter's name).
         """
         since, until = check_period(since, until)
+        topic = (topic or "").strip()
+        if topic and topic not in self.topics:
+            raise ValueError(f"topic: {topic!r} is not one of {'、'.join(self.topics)}")
         rows = self.feedback.unanswered(since, until)
         vectors = self._vectors([r["question"] for r in rows])
         groups: list[GapGroup] = []
         sums: list[np.ndarray] = []
-        topics: list[Counter] = []
         for row in rows:
             vector = vectors[row["question"]]
             best, best_cos = -1, GAP_COSINE
@@ -97,7 +107,6 @@ class Gaps:
             if best < 0:
                 groups.append(GapGroup(id=hashlib.sha1(row["question"].encode()).hexdigest()[:12], questions=[], first_seen=row["at"]))
                 sums.append(np.zeros_like(vector))
-                topics.append(Counter())
             group = groups[best]
             sums[best] = sums[best] + vector
             group.count += 1
@@ -108,10 +117,8 @@ class Gaps:
                 group.questions.append(row["question"])
             if row["comment"]:
                 group.comments.append(row["comment"])
-            if row["topic"]:
-                topics[best][row["topic"]] += 1
-        for group, counted in zip(groups, topics):
-            group.topic = counted.most_common(1)[0][0] if counted else self.topic_of(group.questions[0])
+        for group, total in zip(groups, sums):
+            group.topic = self.classifier.topic_of(total)
         chosen = [g for g in groups if not topic or g.topic == topic]
         return sorted(chosen, key=lambda g: g.last_seen, reverse=True)
 

@@ -4,7 +4,13 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from assistant.feedback import FeedbackStore
-from assistant.privacy import CARD_LABEL, ID_LABEL, MOBILE_LABEL, RedactingFilter, redact
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.privacy import (CARD_LABEL, EMAIL_LABEL, HOUSE_LABEL, ID_LABEL, MOBILE_LABEL, NAME_LABEL, PHONE_LABEL,
+                               RedactingFilter, redact)
 
 # Made-up numbers of the right shape: an ID with a valid date, a Luhn-valid card.
 ID = "44010619900307123X"
@@ -20,6 +26,41 @@ def test_numbers_are_replaced_and_ordinary_figures_kept():
     assert "1309元" in out and "〔2024〕13号" in out and "20250101" in out
     assert redact("卡号6222021234567890127") == "卡号6222021234567890127", "fails the Luhn check: not a card"
     assert redact(f"手机{MOBILE}") == f"手机{MOBILE_LABEL}"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("我叫王建国，住在幸福路12号3栋502室，电话021-64371234，社保卡怎么补",
+     f"我叫{NAME_LABEL}，住在幸福路{HOUSE_LABEL}，电话{PHONE_LABEL}，社保卡怎么补"),
+    ("座机(020)83331234转123，邮箱wang.jg@example.com", f"座机{PHONE_LABEL}，邮箱{EMAIL_LABEL}"),
+    ("联系人：李红，电话：88776655", f"联系人：{NAME_LABEL}，电话：{PHONE_LABEL}"),
+    ("我妈叫陈桂英今年72岁，坐公交要钱吗", f"我妈叫{NAME_LABEL}今年72岁，坐公交要钱吗"),
+    ("张阿姨住朝阳区安贞里5号院3号楼", f"{NAME_LABEL}住朝阳区安贞里{HOUSE_LABEL}"),
+    ("幸福小区3栋2单元502室漏水", f"幸福小区{HOUSE_LABEL}漏水"),
+])
+def test_names_landlines_addresses_and_mail_are_replaced(text, expected):
+    assert redact(text) == expected
+    assert redact(expected) == expected, "labels are left alone: redacting twice changes nothing"
+
+
+@pytest.mark.parametrize("text", [
+    "我住济南莱芜区一栋六层的老楼，我们单元想装电梯", "衢州农村一户一宅自建房能盖几层", "我是高龄老人，有什么补贴",
+    "人社部令第3号和穗府办规〔2024〕13号哪个新", "坐5号线去2号楼办事", "低保金额按月发放吗", "12345热线电话是多少",
+])
+def test_policy_wording_is_not_read_as_personal_data(text):
+    assert redact(text) == text
+
+
+def test_no_question_of_the_question_sets_is_changed():
+    """The sets' questions hold no personal data, so any change is a false alarm that would
+    blur gap grouping."""
+    folder = Path(__file__).resolve().parents[1] / "eval" / "questions"
+    asked = []
+    for path in folder.glob("*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            item = json.loads(line)
+            asked += [item.get("question", "")] + [q for key in ("questions", "paraphrases", "near_misses") for q in item.get(key, [])]
+    assert len(asked) > 1500
+    assert [q for q in asked if q and redact(q) != q] == []
 
 
 def test_log_records_are_redacted():

@@ -283,9 +283,11 @@ def _gap_routes(services: Services, admin: Callable[..., str]) -> APIRouter:
     @router.get("/api/gaps")
     def gaps(since: str = "", until: str = "", topic: str = "", user: str = Depends(admin)) -> dict[str, Any]:
         """Knowledge gaps: refused questions and thumbs-down answers (redacted), grouped by
-        similar question, newest group first; ``since``/``until`` are ISO dates."""
+        similar question, newest group first; ``since``/``until`` are ISO dates, ``topic``
+        one of ``topics`` (also returned, for a filter list)."""
         try:
-            return {"groups": [g.to_dict() for g in services.gaps.groups(since, until, topic)]}
+            return {"groups": [g.to_dict() for g in services.gaps.groups(since, until, topic)],
+                    "topics": services.gaps.topics}
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
 

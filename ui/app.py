@@ -509,7 +509,8 @@ def _gaps_panel(services: Any, logged_in: gr.State, script_questions: gr.Textbox
     with gr.Row():
         since = gr.Textbox(label="起始日期", placeholder="2026-01-01", elem_id="gaps-since")
         until = gr.Textbox(label="截止日期", placeholder="2026-12-31", elem_id="gaps-until")
-        topic = gr.Textbox(label="主题", placeholder="如：社会救助", elem_id="gaps-topic")
+        topic = gr.Dropdown(label="主题", choices=[("全部", "")] + [(t, t) for t in services.gaps.topics], value="",
+                            elem_id="gaps-topic")
         show = gr.Button("查看", elem_id="gaps-show")
     gaps_msg = gr.Markdown("", elem_id="gaps-result")
     table = gr.Dataframe(headers=GAP_COLUMNS, interactive=False, wrap=True, elem_id="gaps-table")

@@ -144,15 +144,9 @@ def build_services(
     documents = DocumentService(store, ingestor.manifest, ingestor, settings.data_dir / "uploads", cut=tokenizer.words)
     scripts = ScriptService(store, ingestor, settings.data_dir / "scripts")
     feedback = FeedbackStore(settings.data_dir / "feedback.sqlite", settings.feedback_retention_days)
-    gaps = Gaps(feedback, embeddings.embed_query, functools.partial(_topic_of, searcher))
+    gaps = Gaps(feedback, embeddings.embed_query)
     return Services(settings, embeddings, store, ingestor, searcher, retriever, answerer, assistant, lookup, documents, feedback,
                     specificity, tokenizer, scripts, book, gaps)
-
-
-def _topic_of(searcher: HybridSearcher, question: str) -> str:
-    """The 主题 of the document that best matches ``question`` ("" when none is found)."""
-    hits = searcher.search(question, 1)
-    return hits[0].chunk.meta.topic if hits else ""
 
 
 def _embeddings(settings: Settings) -> LazyEmbeddings:
