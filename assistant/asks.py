@@ -99,6 +99,8 @@ _WEB = re.compile(r"https?://|www\.|网址|网站")
 _FILLED: dict[Slot, re.Pattern] = {
     Slot.AMOUNT: re.compile(
         rf"{_RANGE}\s*(?:元|块|万元|亿元|万)(?![\u4e00-\u9fff]{{0,1}}[年月日])|(?:{_MONEY_BASE})[\u4e00-\u9fff]{{0,4}}?的?{_SHARE}"
+        # The share may come first: "按日加收万分之五的滞纳金", "三倍的赔偿金".
+        rf"|{_SHARE}的[\u4e00-\u9fff]{{0,4}}?(?:{_MONEY_BASE})"
         rf"|{NUMBER}\s*个月(?:的)?[\u4e00-\u9fff]{{0,10}}(?:{_MONEY_BASE})"
         # A price cut is an amount asked as "能便宜多少" (半价, 免费, 八折), and a payment set
         # "按照…的标准" answers "按什么标准发".

@@ -155,6 +155,9 @@ def test_a_sentence_states_the_figure_as_the_question_reads_it():
     # Money asked is answered by money, not by a share of a base.
     assert not _stated("个人一年要交多少钱？", "年缴费费率个人缴费和财政补助各为0.15%。")
     assert Slot.AMOUNT in _stated("失业保险金按什么标准发？", "按照本市最低工资标准的百分之九十按月计发。")
+    # A share may come before the money it is of; a share of people is no amount.
+    assert Slot.AMOUNT in _stated("滞纳金按日加收多少？", "并自欠缴之日起，按日加收万分之五的滞纳金；")
+    assert Slot.AMOUNT not in _stated("要交多少费用？", "经三分之二以上的业主同意。")
     # A limit in the direction asked; 最低 inside 最低生活保障 is no lower limit.
     assert not _stated("缴存比例最高不能超过百分之几？", "缴存比例均不得低于职工上一年度月平均工资的5%。")
     assert Slot.DURATION in _stated("审批最多要等多久？", "最低生活保障审批手续应当自受理申请之日起三十日内办结。")
