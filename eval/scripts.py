@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from assistant.core.scripts import ScriptError
 from assistant.core.settings import PROJECT_ROOT
 
 #: Where an item's ``source`` (e.g. "corpus/txt/x.txt") is read from.
@@ -98,7 +99,8 @@ def store_scripts(services: Any, items: list[ScriptItem], today: date, approver:
     """Save each item's script through the product, in force from yesterday for a year.
 
     Returns:
-        (item id -> script id, one line per item whose source is not in the index).
+        (item id -> script id, one line per item not stored: its source is not in the index,
+        or a wording of it is already another item's).
     """
     stored, skipped = {}, []
     for item in items:
@@ -106,11 +108,16 @@ def store_scripts(services: Any, items: list[ScriptItem], today: date, approver:
         if doc_id is None:
             skipped.append(f"{item.id}: {item.source} is not in the index")
             continue
-        stored[item.id] = services.scripts.save({
-            "questions": item.questions, "answer": item.answer, "region": item.region, "approver": approver,
-            "basis": [{"doc_id": doc_id, "article": item.article}],
-            "approved_on": (today - timedelta(days=1)).isoformat(), "valid_until": (today + timedelta(days=365)).isoformat(),
-        }).id
+        try:
+            stored[item.id] = services.scripts.save({
+                "questions": item.questions, "answer": item.answer, "region": item.region, "approver": approver,
+                "basis": [{"doc_id": doc_id, "article": item.article}],
+                "approved_on": (today - timedelta(days=1)).isoformat(), "valid_until": (today + timedelta(days=365)).isoformat(),
+            }).id
+        except ScriptError as exc:
+            # Sets written apart can give two items the same wording ("广州低保标准是多少"),
+            # which the product keeps to one script.
+            skipped.append(f"{item.id}: {exc}")
     return stored, skipped
 
 
