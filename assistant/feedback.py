@@ -47,7 +47,10 @@ class FeedbackStore:
             if not create and not self.path.exists():
                 return None
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(str(self.path), check_same_thread=False)
+            # Instances of one machine may share the file: wait for another's write rather
+            # than fail, and let readers go on while one writes (WAL).
+            self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10.0)
+            self._conn.execute("PRAGMA journal_mode=WAL")
             with self._conn:
                 self._conn.execute(
                     "CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY, at TEXT NOT NULL, rating INTEGER NOT NULL,"

@@ -87,7 +87,8 @@ def deployment(chroma_server, tmp_path_factory):
     ports, servers, logs = [free_port(), free_port()], [], []
     for n, port in enumerate(ports):
         env = {**base, **_env_file(DEPLOY / "app.env"), "MINSHENG_CHROMA_URL": url,
-               "MINSHENG_DATA_DIR": str(tmp / f"app-{n}"), "MINSHENG_PORT": str(port)}
+               "MINSHENG_DATA_DIR": str(tmp / f"app-{n}"), "MINSHENG_PORT": str(port),
+               "MINSHENG_FEEDBACK_PATH": str(tmp / "feedback.sqlite")}
         logs.append(open(tmp / f"app-{n}.log", "w", encoding="utf-8"))
         servers.append(subprocess.Popen([sys.executable, "-m", "ui.cli", "serve"], cwd=ROOT, env=env,
                                         stdout=logs[-1], stderr=subprocess.STDOUT))
@@ -129,6 +130,23 @@ def test_answers_come_through_the_proxy_from_both_instances(deployment):
     assert len(set().union(*used.values())) == 2
     for server in servers:
         assert not remote_peers(server.pid), "an app instance reached beyond loopback"
+
+
+def test_both_instances_record_refusals_in_the_one_feedback_file(deployment):
+    """The guide's app.env shares MINSHENG_FEEDBACK_PATH, so the knowledge gaps of every
+    instance of a machine are in one place."""
+    from assistant.feedback import FeedbackStore
+
+    proxy, tmp, _ = deployment
+    asked = [f"去{country}旅游的签证怎么办理" for country in ("美国", "日本", "英国", "法国", "德国", "泰国", "韩国", "澳大利亚")]
+    for n, question in enumerate(asked):
+        status, body = _request(proxy + "/api/ask", {"question": question}, source=f"127.0.1.{n + 1}")
+        assert status == 200 and json.loads(body)["refused"], question
+    upstreams = {line.split(" ", 3)[1] for line in (tmp / "access.log").read_text().splitlines()
+                 if line.split(" ", 3)[3] == "/api/ask" and line.startswith("127.0.1.")}
+    assert len(upstreams) == 2, "both instances answered"
+    recorded = [r["question"] for r in FeedbackStore(tmp / "feedback.sqlite").unanswered() if r["kind"] == "refused"]
+    assert sorted(recorded) == sorted(asked)
 
 
 def test_streams_uploads_and_the_admin_api_through_the_proxy(deployment):

@@ -143,7 +143,7 @@ def build_services(
     lookup = Lookup(searcher, term_map, settings.hotline, versions=versions, scripts=book)
     documents = DocumentService(store, ingestor.manifest, ingestor, settings.data_dir / "uploads", cut=tokenizer.words)
     scripts = ScriptService(store, ingestor, settings.data_dir / "scripts")
-    feedback = FeedbackStore(settings.data_dir / "feedback.sqlite", settings.feedback_retention_days)
+    feedback = FeedbackStore(settings.feedback_path or settings.data_dir / "feedback.sqlite", settings.feedback_retention_days)
     gaps = Gaps(feedback, embeddings.embed_query)
     return Services(settings, embeddings, store, ingestor, searcher, retriever, answerer, assistant, lookup, documents, feedback,
                     specificity, tokenizer, scripts, book, gaps)

@@ -260,6 +260,14 @@ class Settings(BaseSettings):
         default=None, description="Admin password; there is no default, and admin stays off until both are set."
     )
 
+    feedback_path: Path | None = Field(
+        default=None,
+        description=(
+            "SQLite file of residents' feedback and refused questions (the knowledge gaps); defaults to "
+            "<data_dir>/feedback.sqlite. Instances on one machine point it at one file so that one admin "
+            "tab shows the gaps of all (SQLite locks the file between processes; not on a network share)."
+        ),
+    )
     feedback_retention_days: int = Field(
         default=180, ge=0, description="Days residents' feedback (redacted questions and comments) is kept."
     )
@@ -290,7 +298,7 @@ class Settings(BaseSettings):
         """These settings over another data folder: the index and manifest paths move with it."""
         return self.model_copy(
             update={"data_dir": data_dir, "chroma_path": data_dir / "chroma", "manifest_path": data_dir / "manifest.sqlite",
-                    "keyword_path": data_dir / "keyword"}
+                    "keyword_path": data_dir / "keyword", "feedback_path": data_dir / "feedback.sqlite"}
         )
 
     @model_validator(mode="after")
@@ -302,6 +310,8 @@ class Settings(BaseSettings):
             self.manifest_path = self.data_dir / "manifest.sqlite"
         if self.keyword_path is None:
             self.keyword_path = self.data_dir / "keyword"
+        if self.feedback_path is None:
+            self.feedback_path = self.data_dir / "feedback.sqlite"
         if self.term_map is not None and str(self.term_map) in ("", "."):
             self.term_map = None  # MINSHENG_TERM_MAP= (empty) turns expansion off
         if self.reranker_model is not None and str(self.reranker_model) in ("", "."):
