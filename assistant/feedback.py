@@ -91,7 +91,7 @@ class FeedbackStore:
         with self._lock, self._db() as db:
             cur = db.execute(
                 "INSERT INTO feedback (at, rating, question, answer, comment) VALUES (?, ?, ?, ?, ?)",
-                (at, rating, redact(question), redact(answer), redact((comment or "")[:MAX_COMMENT])),
+                (at, rating, redact(question), redact(answer), redact(comment or "")[:MAX_COMMENT]),
             )
             row = int(cur.lastrowid)
         self.purge()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.privacy import (CARD_LABEL, EMAIL_LABEL, HOUSE_LABEL, ID_LABEL, MOBILE_LABEL, NAME_LABEL, PHONE_LABEL,
-                               RedactingFilter, redact)
+from assistant.privacy import (CARD_LABEL, DOCUMENT_LABEL, EMAIL_LABEL, HOUSE_LABEL, ID_LABEL, MOBILE_LABEL, NAME_LABEL,
+                               PHONE_LABEL, PLATE_LABEL, RedactingFilter, redact)
 
 # Made-up numbers of the right shape: an ID with a valid date, a Luhn-valid card.
 ID = "44010619900307123X"
@@ -24,7 +24,7 @@ def test_numbers_are_replaced_and_ordinary_figures_kept():
     assert ID not in out and "1234-5678" not in out and "6222" not in out
     assert ID_LABEL in out and MOBILE_LABEL in out and CARD_LABEL in out
     assert "1309元" in out and "〔2024〕13号" in out and "20250101" in out
-    assert redact("卡号6222021234567890127") == "卡号6222021234567890127", "fails the Luhn check: not a card"
+    assert redact("编号6222021234567890127") == "编号6222021234567890127", "fails the Luhn check: not a card"
     assert redact(f"手机{MOBILE}") == f"手机{MOBILE_LABEL}"
 
 
@@ -36,6 +36,17 @@ def test_numbers_are_replaced_and_ordinary_figures_kept():
     ("我妈叫陈桂英今年72岁，坐公交要钱吗", f"我妈叫{NAME_LABEL}今年72岁，坐公交要钱吗"),
     ("张阿姨住朝阳区安贞里5号院3号楼", f"{NAME_LABEL}住朝阳区安贞里{HOUSE_LABEL}"),
     ("幸福小区3栋2单元502室漏水", f"幸福小区{HOUSE_LABEL}漏水"),
+    # As phones and habits type them (a helper's attempts to get past the filter).
+    ("身份证１１０１０１１９９００３０７７５７８", f"身份证{ID_LABEL}"),
+    ("身份证 1101 0119 9003 0775 78", f"身份证 {ID_LABEL}"),
+    ("手机138.1234.5678或(+86)13812345678转1", f"手机{MOBILE_LABEL}或{MOBILE_LABEL}"),
+    ("座机021 6437 1234分机808", f"座机{PHONE_LABEL}"),
+    ("住漕溪北路595弄12号1201", f"住漕溪北路{HOUSE_LABEL}"),
+    ("住在幸福里小区12-502，长乐路一百弄五号也是我家", f"住在幸福里小区{HOUSE_LABEL}，长乐路{HOUSE_LABEL}也是我家"),
+    ("张家村3组15号", f"张家村{HOUSE_LABEL}"),
+    ("户主王建国，联系人 洪小明，我姓王，叫建国", f"户主{NAME_LABEL}，联系人 {NAME_LABEL}，我{NAME_LABEL}"),
+    ("本人李秀英，找王建国老师", f"本人{NAME_LABEL}，找{NAME_LABEL}"),
+    ("微信号wx_zhang2024，车牌粤A12345，护照E12345678", f"微信号{DOCUMENT_LABEL}，车牌{PLATE_LABEL}，护照{DOCUMENT_LABEL}"),
 ])
 def test_names_landlines_addresses_and_mail_are_replaced(text, expected):
     assert redact(text) == expected
@@ -45,6 +56,9 @@ def test_names_landlines_addresses_and_mail_are_replaced(text, expected):
 @pytest.mark.parametrize("text", [
     "我住济南莱芜区一栋六层的老楼，我们单元想装电梯", "衢州农村一户一宅自建房能盖几层", "我是高龄老人，有什么补贴",
     "人社部令第3号和穗府办规〔2024〕13号哪个新", "坐5号线去2号楼办事", "低保金额按月发放吗", "12345热线电话是多少",
+    "市府3号文件怎么执行", "农村1户只能有1处宅基地", "小区3栋以上的要装电梯吗", "申请人为高龄老人的，可以代办",
+    "申请人为高校毕业生", "钟点工阿姨的工资怎么算", "新建12座5G基站", "计划建设12栋2025年完工", "预算15000000000元",
+    "有效期2024-03-01 2024-05-31", "到政务中心B座3楼办理", "本人申请低保要什么材料", "我家住一栋六层的老楼",
 ])
 def test_policy_wording_is_not_read_as_personal_data(text):
     assert redact(text) == text
