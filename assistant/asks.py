@@ -281,19 +281,27 @@ _NAMED: tuple[tuple[Slot, re.Pattern], ...] = tuple(
         (Slot.AMOUNT, r"资金|金额|费用|标准|价格|租金|补贴额|限额|额度"),
         (Slot.COUNT, r"项目数|人数|户数|数量|个数|几项"),
         (Slot.LIST, r"名称|名单|清单|目录"),
+        (Slot.DURATION, r"周期|期限|时限|时长|天数"),
     )
 )
 
 
 def _lookup_slots(text: str) -> tuple[tuple[Slot, ...], tuple[str, ...]]:
-    """The slots a lookup without a question word names, by its own nouns."""
+    """The slots a lookup without a question word names, by its own nouns: in each of its
+    space-separated phrases the last one, since a Chinese noun phrase ends in its head
+    ("人工费用拨付周期" asks for a period; 费用 only says of what)."""
     # "应当支付什么费用" asks which fee, not how much: a noun after 什么/哪种 names a kind.
-    found = sorted(
-        (m.start(), slot, m.group(0))
-        for slot, pattern in _NAMED
-        for m in pattern.finditer(text)
-        if not text[: m.start()].endswith(("什么", "哪种", "哪类", "哪项", "哪些", "啥"))
-    )
+    found = []
+    for part in re.finditer(r"\S+", text):
+        named = [
+            (m.start() + part.start(), slot, m.group(0))
+            for slot, pattern in _NAMED
+            for m in pattern.finditer(part.group(0))
+            if not text[: m.start() + part.start()].endswith(("什么", "哪种", "哪类", "哪项", "哪些", "啥"))
+        ]
+        if named:
+            found.append(max(named))
+    found.sort()
     slots = tuple(dict.fromkeys(slot for _, slot, _ in found))
     return slots, tuple(phrase for _, _, phrase in found)
 

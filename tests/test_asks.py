@@ -243,6 +243,13 @@ def test_which_ones_is_a_list_and_what_fee_is_a_kind():
     assert read_question("居家护理 费用标准", 2026, TOKENIZER).slots[0] is Slot.AMOUNT
 
 
+def test_a_lookup_asks_for_the_head_of_each_phrase():
+    # A noun phrase ends in what it names: 拨付周期 of 人工费用 is a period, 安排资金 an amount.
+    assert read_question("农民工工资支付条例 人工费用拨付周期", 2026, TOKENIZER).slots == (Slot.DURATION,)
+    assert read_question("青海2024民生实事 全年安排资金", 2026, TOKENIZER).slots == (Slot.AMOUNT,)
+    assert read_question("青海民生实事 安排资金 项目数", 2026, TOKENIZER).slots == (Slot.AMOUNT, Slot.COUNT)
+
+
 def test_the_separate_things_a_question_asks():
     parts = asked_parts("我爸退休后跟我来重庆带孙子。听说手机上能办，在哪办？提交后要等多久？")
     assert [p for p, _ in parts] == ["在哪办", "提交后要等多久"]
