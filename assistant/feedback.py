@@ -1,5 +1,7 @@
-"""Residents' thumbs up/down on answers and the questions the assistant refused, kept in
-SQLite for the team to review (:mod:`assistant.gaps` groups them).
+"""Residents' thumbs up/down on answers and the questions the assistant refused, kept for
+the team to review (:mod:`assistant.gaps` groups them): in a SQLite file
+(:class:`FeedbackStore`), or, for instances on several machines, in a collection of the
+Chroma server they share (:class:`SharedFeedbackStore`).
 
 Personal data is redacted before anything is written (:func:`assistant.privacy.redact`), and
 rows older than the retention period are deleted whenever a row is stored.
@@ -7,12 +9,17 @@ rows older than the retention period are deleted whenever a row is stored.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from assistant.core.text import to_simplified
 from assistant.privacy import redact
 
 #: Longest comment kept, in characters.
@@ -85,8 +92,7 @@ class FeedbackStore:
         Raises:
             ValueError: ``rating`` is not +1 or -1.
         """
-        if rating not in (1, -1):
-            raise ValueError(f"rating must be 1 or -1, got {rating!r}")
+        _check_rating(rating)
         at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self._lock, self._db() as db:
             cur = db.execute(
@@ -156,3 +162,122 @@ class FeedbackStore:
             ).fetchall()
         return [{"id": i, "at": at, "rating": rating, "question": redact(q), "answer": redact(a), "comment": redact(c)}
                 for i, at, rating, q, a, c in rows]
+
+
+#: Characters of an answer kept with a thumbs-down in the shared store (Chroma metadata).
+MAX_ANSWER = 4000
+
+
+class SharedFeedbackStore:
+    """The same records as :class:`FeedbackStore`, kept in a collection of the Chroma server
+    the instances share (``<collection>_feedback``), so that every instance on every machine
+    records to, and every admin tab shows, one set of knowledge gaps.
+
+    Each record is one thumbs up/down or one refusal: the redacted question as the document,
+    its vector (the embedding model, as gaps are grouped by) as the embedding, and ``kind``
+    ("thumbs" or "refused"), ``at`` (UTC ISO), ``ts`` (epoch seconds), ``rating`` (0 for a
+    refusal), ``answer``, ``comment``, ``topic`` and ``qkey`` (a hash of the question) as
+    metadata. All text is redacted before it leaves the process.
+
+    Args:
+        client: the Chroma client of the index (an ``HttpClient`` in a deployment).
+        name: the collection's name.
+        embed_query: question -> unit vector.
+        retention_days: records older than this many days are deleted when one is added.
+    """
+
+    def __init__(self, client: Any, name: str, embed_query: Any, retention_days: int = 180):
+        self.client = client
+        self.name = name
+        self.embed_query = embed_query
+        self.retention_days = retention_days
+        self._collection: Any = None
+        self._cache: dict[str, bytes] = {}  # vectors of questions never recorded (topic examples)
+        self._lock = threading.Lock()
+        self.path = f"{name} (shared collection)"
+
+    @property
+    def collection(self) -> Any:
+        if self._collection is None:
+            # No embedding function: every record brings its own vector, and none is fetched.
+            self._collection = self.client.get_or_create_collection(
+                self.name, embedding_function=None, metadata={"hnsw:space": "cosine", "minsheng": "feedback"})
+        return self._collection
+
+    def _record(self, kind: str, question: str, at: datetime, rating: int = 0, answer: str = "", comment: str = "",
+                topic: str = "") -> int:
+        question = redact(question)
+        number = time.time_ns() // 1000
+        vector = list(map(float, self.embed_query(to_simplified(question))))
+        self.collection.add(ids=[f"{kind}-{number}"], documents=[question], embeddings=[vector], metadatas=[{
+            "kind": kind, "at": at.isoformat(timespec="seconds"), "ts": int(at.timestamp()), "rating": rating,
+            "answer": redact(answer)[:MAX_ANSWER], "comment": redact(comment or "")[:MAX_COMMENT], "topic": topic,
+            "qkey": _key(question)}])
+        self.purge()
+        return number
+
+    def add(self, question: str, answer: str, rating: int, comment: str = "") -> int:
+        """As :meth:`FeedbackStore.add`."""
+        _check_rating(rating)
+        return self._record("thumbs", question, datetime.now(timezone.utc), rating, answer, comment)
+
+    def add_refusal(self, question: str, topic: str = "", at: datetime | None = None) -> int:
+        """Store a refused question (redacted); returns its id. ``at`` defaults to now (UTC)."""
+        return self._record("refused", question, at or datetime.now(timezone.utc), topic=topic)
+
+    def _get(self, where: dict[str, Any], include: list[str]) -> Any:
+        return self.collection.get(where=where, include=include)
+
+    def unanswered(self, since: str = "", until: str = "") -> list[dict[str, Any]]:
+        """As :meth:`FeedbackStore.unanswered`."""
+        low = int(datetime.fromisoformat(since).replace(tzinfo=timezone.utc).timestamp()) if since else 0
+        high = int((datetime.fromisoformat(until).replace(tzinfo=timezone.utc) + timedelta(days=1)).timestamp()) - 1 if until else 2**62
+        got = self._get({"$and": [{"ts": {"$gte": low}}, {"ts": {"$lte": high}}]}, ["documents", "metadatas"])
+        rows = []
+        for question, md in zip(got["documents"], got["metadatas"]):
+            if md["kind"] == "refused" or md["rating"] < 0:
+                rows.append({"at": md["at"], "question": redact(question), "kind": "refused" if md["kind"] == "refused" else "thumbs_down",
+                             "topic": md.get("topic", ""), "comment": redact(md.get("comment", ""))})
+        return sorted(rows, key=lambda r: r["at"])
+
+    def vectors(self, questions: list[str]) -> dict[str, bytes]:
+        """Vectors (float32 bytes) of those ``questions`` that have one: recorded questions
+        bring theirs; others were kept by :meth:`keep_vectors` in this process."""
+        out = {q: self._cache[q] for q in questions if q in self._cache}
+        keys = {_key(q): q for q in questions if q not in out}
+        for start in range(0, len(keys), 500):
+            part = list(keys)[start : start + 500]
+            got = self._get({"qkey": {"$in": part}}, ["embeddings", "metadatas"])
+            for vector, md in zip(got["embeddings"], got["metadatas"]):
+                out[keys[md["qkey"]]] = np.asarray(vector, dtype=np.float32).tobytes()
+        return out
+
+    def keep_vectors(self, vectors: dict[str, bytes]) -> None:
+        """Keep vectors of questions not recorded here (the topic examples) for this process."""
+        with self._lock:
+            self._cache.update(vectors)
+
+    def recent(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest thumbs up/down, newest first."""
+        got = self._get({"kind": "thumbs"}, ["documents", "metadatas"])
+        # Ids count microseconds: newer is larger, also within one second.
+        rows = sorted(zip(got["ids"], got["documents"], got["metadatas"]), key=lambda r: -int(r[0].split("-", 1)[1]))[:limit]
+        return [{"id": int(i.split("-", 1)[1]), "at": md["at"], "rating": md["rating"], "question": redact(q),
+                 "answer": redact(md.get("answer", "")), "comment": redact(md.get("comment", ""))} for i, q, md in rows]
+
+    def purge(self, now: datetime | None = None) -> int:
+        """Delete records older than the retention period; returns how many went."""
+        cutoff = int(((now or datetime.now(timezone.utc)) - timedelta(days=self.retention_days)).timestamp())
+        old = self.collection.get(where={"ts": {"$lt": cutoff}}, include=[])["ids"]
+        if old:
+            self.collection.delete(ids=old)
+        return len(old)
+
+
+def _check_rating(rating: int) -> None:
+    if rating not in (1, -1):
+        raise ValueError(f"rating must be 1 or -1, got {rating!r}")
+
+
+def _key(question: str) -> str:
+    return hashlib.sha1(question.encode("utf-8")).hexdigest()[:16]

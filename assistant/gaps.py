@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from assistant.core.text import to_simplified
-from assistant.feedback import FeedbackStore
+from assistant.feedback import FeedbackStore, SharedFeedbackStore
 from assistant.topics import TopicClassifier
 
 #: Least cosine (the default embedding model, query to query) for a question to join a
@@ -69,7 +69,7 @@ class Gaps:
             their vectors kept in ``feedback``.
     """
 
-    def __init__(self, feedback: FeedbackStore, embed_query: Callable[[str], list[float]],
+    def __init__(self, feedback: FeedbackStore | SharedFeedbackStore, embed_query: Callable[[str], list[float]],
                  classifier: TopicClassifier | None = None):
         self.feedback = feedback
         self.embed_query = embed_query

@@ -85,3 +85,38 @@ def test_a_collection_rebuilt_by_another_process_is_followed(two_instances):
     hits = reader.searcher.search("异地就医怎么结算", 4)  # the old collection is gone
     assert hits and len(reader.searcher.keyword) == writer.store.count()
     assert not reader.assistant.ask("异地就医怎么结算").refused
+
+
+def test_instances_on_two_machines_record_one_set_of_gaps(chroma_server, settings_factory, embeddings):
+    """With MINSHENG_FEEDBACK_SHARED (app.env), refusals and thumbs-down answers go to a
+    collection of the shared server: what one instance records, another's admin tab groups,
+    redacted, and old records are deleted after the retention period."""
+    from datetime import datetime, timedelta, timezone
+
+    from ui.services import build_services
+
+    url, proc = chroma_server
+    first, second = (build_services(settings_factory(_env_file=ROOT / "deploy" / "app.env", chroma_url=url, llm_base_url=None,
+                                                     chroma_collection="gaps_test", lexical_refresh_seconds=0),
+                                    embeddings=embeddings, ocr=shared_ocr()) for _ in range(2))
+    assert first.settings.feedback_shared and first.settings.data_dir != second.settings.data_dir
+    first.feedback.add_refusal("我叫王建国，电话13912345678，美国签证怎么办理")
+    second.feedback.add_refusal("去美国的签证怎么申请")
+    first.feedback.add("广州低保标准是多少", "……", -1, "没说清楚，回电021-64371234")
+    second.feedback.add("异地就医怎么结算", "……", 1)
+    first.feedback.add_refusal("宠物狗怎么办狗证", at=datetime.now(timezone.utc) - timedelta(days=400))  # past retention
+
+    groups = second.gaps.groups()
+    visa = next(g for g in groups if "去美国的签证怎么申请" in g.questions)
+    assert visa.count == 2 and visa.refused == 2 and "我叫[姓名]，电话[手机号]，美国签证怎么办理" in visa.questions
+    thumbs = next(g for g in groups if g.thumbs_down)
+    assert thumbs.questions == ["广州低保标准是多少"] and thumbs.comments == ["没说清楚，回电[电话]"]
+    assert sum(g.count for g in groups) == 3, "the thumbs-up is no gap, and the 400-day-old refusal was deleted"
+    assert [r["rating"] for r in first.feedback.recent()] == [1, -1]
+    assert "13912345678" not in str(second.feedback.collection.get(include=["documents", "metadatas"]))
+    # Recorded questions bring their vectors: grouping again embeds nothing.
+    calls = []
+    original = second.gaps.embed_query
+    second.gaps.embed_query = lambda text: calls.append(text) or original(text)
+    assert second.gaps.groups() == groups and calls == []
+    assert not remote_peers(proc.pid)

@@ -87,8 +87,7 @@ def deployment(chroma_server, tmp_path_factory):
     ports, servers, logs = [free_port(), free_port()], [], []
     for n, port in enumerate(ports):
         env = {**base, **_env_file(DEPLOY / "app.env"), "MINSHENG_CHROMA_URL": url,
-               "MINSHENG_DATA_DIR": str(tmp / f"app-{n}"), "MINSHENG_PORT": str(port),
-               "MINSHENG_FEEDBACK_PATH": str(tmp / "feedback.sqlite")}
+               "MINSHENG_DATA_DIR": str(tmp / f"app-{n}"), "MINSHENG_PORT": str(port)}
         logs.append(open(tmp / f"app-{n}.log", "w", encoding="utf-8"))
         servers.append(subprocess.Popen([sys.executable, "-m", "ui.cli", "serve"], cwd=ROOT, env=env,
                                         stdout=logs[-1], stderr=subprocess.STDOUT))
@@ -132,10 +131,11 @@ def test_answers_come_through_the_proxy_from_both_instances(deployment):
         assert not remote_peers(server.pid), "an app instance reached beyond loopback"
 
 
-def test_both_instances_record_refusals_in_the_one_feedback_file(deployment):
-    """The guide's app.env shares MINSHENG_FEEDBACK_PATH, so the knowledge gaps of every
-    instance of a machine are in one place."""
-    from assistant.feedback import FeedbackStore
+def test_both_instances_record_refusals_in_the_shared_server(deployment, chroma_server):
+    """The guide's app.env sets MINSHENG_FEEDBACK_SHARED, so the knowledge gaps of every
+    instance are in one place: the Chroma server's minsheng_feedback collection."""
+    from assistant.core.store import open_client
+    from assistant.feedback import SharedFeedbackStore
 
     proxy, tmp, _ = deployment
     asked = [f"去{country}旅游的签证怎么办理" for country in ("美国", "日本", "英国", "法国", "德国", "泰国", "韩国", "澳大利亚")]
@@ -145,7 +145,8 @@ def test_both_instances_record_refusals_in_the_one_feedback_file(deployment):
     upstreams = {line.split(" ", 3)[1] for line in (tmp / "access.log").read_text().splitlines()
                  if line.split(" ", 3)[3] == "/api/ask" and line.startswith("127.0.1.")}
     assert len(upstreams) == 2, "both instances answered"
-    recorded = [r["question"] for r in FeedbackStore(tmp / "feedback.sqlite").unanswered() if r["kind"] == "refused"]
+    shared = SharedFeedbackStore(open_client(url=chroma_server[0]), "minsheng_feedback", embed_query=None)
+    recorded = [r["question"] for r in shared.unanswered() if r["kind"] == "refused"]
     assert sorted(recorded) == sorted(asked)
 
 

@@ -19,7 +19,7 @@ from ingest.documents import DocumentService
 from ingest.scripts import ScriptService
 from assistant.core.embeddings import LazyEmbeddings, SentenceSimilarity
 from assistant.core.types import Answer
-from assistant.feedback import FeedbackStore
+from assistant.feedback import FeedbackStore, SharedFeedbackStore
 from assistant.gaps import Gaps
 from assistant.lookup import Lookup
 from assistant.prompts import Prompts
@@ -53,7 +53,7 @@ class Services:
     assistant: Assistant
     lookup: Lookup
     documents: DocumentService
-    feedback: FeedbackStore
+    feedback: FeedbackStore | SharedFeedbackStore
     specificity: TermSpecificity
     tokenizer: Tokenizer
     scripts: ScriptService
@@ -96,8 +96,9 @@ def build_services(
     """
     embeddings = embeddings or _embeddings(settings)
     assert settings.chroma_path and settings.manifest_path and settings.keyword_path  # set by the settings validator
+    client = open_client(settings.chroma_path, settings.chroma_url)
     store = ChromaStore(
-        open_client(settings.chroma_path, settings.chroma_url),
+        client,
         settings.chroma_collection,
         embeddings,
         location=settings.chroma_url or str(settings.chroma_path),
@@ -143,7 +144,12 @@ def build_services(
     lookup = Lookup(searcher, term_map, settings.hotline, versions=versions, scripts=book)
     documents = DocumentService(store, ingestor.manifest, ingestor, settings.data_dir / "uploads", cut=tokenizer.words)
     scripts = ScriptService(store, ingestor, settings.data_dir / "scripts")
-    feedback = FeedbackStore(settings.feedback_path or settings.data_dir / "feedback.sqlite", settings.feedback_retention_days)
+    feedback: FeedbackStore | SharedFeedbackStore
+    if settings.feedback_shared:
+        feedback = SharedFeedbackStore(client, f"{settings.chroma_collection}_feedback", embeddings.embed_query,
+                                       settings.feedback_retention_days)
+    else:
+        feedback = FeedbackStore(settings.feedback_path or settings.data_dir / "feedback.sqlite", settings.feedback_retention_days)
     gaps = Gaps(feedback, embeddings.embed_query)
     return Services(settings, embeddings, store, ingestor, searcher, retriever, answerer, assistant, lookup, documents, feedback,
                     specificity, tokenizer, scripts, book, gaps)

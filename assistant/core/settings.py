@@ -268,6 +268,14 @@ class Settings(BaseSettings):
             "tab shows the gaps of all (SQLite locks the file between processes; not on a network share)."
         ),
     )
+    feedback_shared: bool = Field(
+        default=False,
+        description=(
+            "Keep feedback and refused questions in the Chroma collection <chroma_collection>_feedback instead "
+            "of a SQLite file, so that instances on several machines sharing a Chroma server show one set of "
+            "knowledge gaps."
+        ),
+    )
     feedback_retention_days: int = Field(
         default=180, ge=0, description="Days residents' feedback (redacted questions and comments) is kept."
     )
