@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from assistant.core.text import to_simplified
-from assistant.privacy import redact
+from assistant.privacy import redact, without_personal
 
 #: Longest comment kept, in characters.
 MAX_COMMENT = 1000
@@ -208,7 +208,7 @@ class SharedFeedbackStore:
                 topic: str = "") -> int:
         question = redact(question)
         number = time.time_ns() // 1000
-        vector = list(map(float, self.embed_query(to_simplified(question))))
+        vector = list(map(float, self.embed_query(to_simplified(without_personal(question)))))
         self.collection.add(ids=[f"{kind}-{number}"], documents=[question], embeddings=[vector], metadatas=[{
             "kind": kind, "at": at.isoformat(timespec="seconds"), "ts": int(at.timestamp()), "rating": rating,
             "answer": redact(answer)[:MAX_ANSWER], "comment": redact(comment or "")[:MAX_COMMENT], "topic": topic,

@@ -21,6 +21,7 @@ import numpy as np
 
 from assistant.core.text import to_simplified
 from assistant.feedback import FeedbackStore, SharedFeedbackStore
+from assistant.privacy import without_personal
 from assistant.topics import TopicClassifier
 
 #: Least cosine (the default embedding model, query to query) for a question to join a
@@ -127,7 +128,8 @@ class Gaps:
         on 2 cores) and stored, so a long period's gaps are grouped without the model."""
         distinct = list(dict.fromkeys(questions))
         stored = {q: np.frombuffer(v, dtype=np.float32) for q, v in self.feedback.vectors(distinct).items()}
-        new = {q: np.asarray(self.embed_query(to_simplified(q)), dtype=np.float32) for q in distinct if q not in stored}
+        new = {q: np.asarray(self.embed_query(to_simplified(without_personal(q))), dtype=np.float32)
+               for q in distinct if q not in stored}
         self.feedback.keep_vectors({q: v.tobytes() for q, v in new.items()})
         return {**stored, **new}
 

@@ -24,9 +24,10 @@ QUESTIONS = Path(__file__).with_name("questions")
 
 def labelled(path: Path) -> list[tuple[str, str]]:
     """(question, topic) of every item of the JSONL question set ``path`` that has a topic
-    other than 综述."""
+    other than 综述 and stands alone: a follow-up turn ("去哪里申请？") names no topic of
+    its own."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [(r["question"], r["topic"]) for r in rows if r.get("topic") and r["topic"] != "综述"]
+    return [(r["question"], r["topic"]) for r in rows if r.get("topic") and r["topic"] != "综述" and not r.get("history")]
 
 
 def write_examples(pairs: list[tuple[str, str]], path: Path = EXAMPLES) -> int:
@@ -48,6 +49,11 @@ def main(argv: list[str] | None = None) -> None:
                                 query_prefix=settings.embedding_query_prefix, passage_prefix=settings.embedding_passage_prefix)
     examples = load_examples()
     vectors = np.asarray([embeddings.embed_query(q) for q, _ in examples], dtype=np.float32)
+    similarities = vectors @ vectors.T
+    np.fill_diagonal(similarities, -1.0)
+    nearest = similarities.max(axis=1)
+    print("nearest other example, cosine percentiles 1/5/10/50:",
+          " / ".join(f"{np.percentile(nearest, p):.3f}" for p in (1, 5, 10, 50)))
     for k in (1, 3, 5, 9):
         hits = 0
         for i, vector in enumerate(vectors):

@@ -77,6 +77,14 @@ def test_no_question_of_the_question_sets_is_changed():
     assert [q for q in asked if q and redact(q) != q] == []
 
 
+def test_personal_details_are_left_out_of_what_a_question_means():
+    from assistant.privacy import without_personal
+
+    assert without_personal("我叫[姓名]，电话[手机号]，座机[电话]，护照丢了怎么补办") == "护照丢了怎么补办"
+    assert without_personal("我住在幸福路[门牌号]，楼里能装电梯吗") == "我住在幸福路，楼里能装电梯吗"
+    assert without_personal("养狗要办证吗") == "养狗要办证吗"
+
+
 def test_log_records_are_redacted():
     record = logging.LogRecord("x", logging.WARNING, __file__, 1, "question from %s: %s", ("user", f"电话{MOBILE}"), None)
     RedactingFilter().filter(record)
