@@ -186,9 +186,10 @@ class ScriptBook:
         script = match.script
         citations = []
         for basis in script.basis:
-            chunk = self._basis_chunk(basis.doc_id, basis.article)
-            if chunk is not None:
-                citations.append(Citation(n=len(citations) + 1, chunk=chunk, quote=_closest_sentence(chunk.text, script.answer)))
+            found = self._basis_quote(basis.doc_id, basis.article, script.answer)
+            if found is not None:
+                chunk, quote = found
+                citations.append(Citation(n=len(citations) + 1, chunk=chunk, quote=quote))
         points = "\n".join(f"{c.n}. {c.quote}[{c.n}]" for c in citations)
         # A script is one region's answer: a question that names none is told whose it is.
         label = f"【热线答复口径·{script.region}】" if script.region else "【热线答复口径】"
@@ -283,7 +284,10 @@ class ScriptBook:
 
     # -- citing ----------------------------------------------------------------------------
 
-    def _basis_chunk(self, doc_id: str, article: str) -> Chunk | None:
+    def _basis_quote(self, doc_id: str, article: str, answer: str) -> tuple[Chunk, str] | None:
+        """The chunk and sentence a basis is cited by: of the article named, else of the whole
+        document, the sentence closest to the script's answer by shared character pairs
+        (a notice or guide has no articles, and its first sentence seldom bears the answer)."""
         head = self._heads.get(doc_id)
         if head is None:
             return None
@@ -291,7 +295,10 @@ class ScriptBook:
         if article:
             holding = [c for c in chunks if article in (c.meta.articles or c.meta.article).split(",")]
             chunks = holding or chunks
-        return chunks[0] if chunks else None
+        if not chunks:
+            return None
+        quotes = [(chunk, _closest_sentence(chunk.text, answer)) for chunk in chunks]
+        return max(quotes, key=lambda pair: _pairs_shared(pair[1], answer))
 
 
 def _held(term: str, text: str, official: tuple[str, ...] = ()) -> float:
@@ -322,7 +329,14 @@ def _slots_agree(a: set[Slot], b: set[Slot]) -> bool:
 
 
 def _closest_sentence(text: str, answer: str) -> str:
-    """The sentence of ``text`` sharing the most character pairs with ``answer``."""
-    pairs = {answer[i : i + 2] for i in range(len(answer) - 1)}
+    """The sentence of ``text`` closest to ``answer`` by shared character pairs (:func:`_pairs_shared`)."""
     sentences = statements(text) or [text.strip()]
-    return max(sentences, key=lambda s: sum(s[i : i + 2] in pairs for i in range(len(s) - 1)))
+    return max(sentences, key=lambda s: _pairs_shared(s, answer))
+
+
+def _pairs_shared(sentence: str, answer: str) -> float:
+    """Dice coefficient of the two texts' sets of character pairs, 0..1: a long sentence
+    (a notice's source line) does not win by its length alone."""
+    mine = {sentence[i : i + 2] for i in range(len(sentence) - 1)}
+    theirs = {answer[i : i + 2] for i in range(len(answer) - 1)}
+    return 2 * len(mine & theirs) / (len(mine) + len(theirs) or 1)

@@ -80,7 +80,7 @@ def test_document_routes_need_credentials_and_work_with_them(web_url, tmp_path):
     assert status == 200 and added["status"] == "added" and "/uploads/" in added["path"] and "/etc/" not in added["path"]
     _, _, body = _call(web_url, "/api/documents", auth=ADMIN)
     doc = next(d for d in json.loads(body)["documents"] if d["title"] == "测试办法")
-    assert doc["status"] == "indexed" and doc["chunks"] == 1
+    assert doc["status"] == "indexed" and doc["chunks"] == 1 and added["id"] == doc["id"]
     status, _, body = _call(web_url, f"/api/documents/{doc['id']}/reindex", method="POST", auth=ADMIN)
     assert status == 200 and json.loads(body)["status"] == "added" and json.loads(body)["chunks"] == 1
     status, _, body = _call(web_url, f"/api/documents/{doc['id']}", method="DELETE", auth=ADMIN)

@@ -46,6 +46,7 @@ def test_a_script_in_force_answers_paraphrases_first_with_its_label_and_basis(ad
             assert answer["answer"].startswith("【热线答复口径·广州】") and "王科长" in answer["answer"]
             assert "1309元" in answer["answer"] and "[1]" in answer["answer"]
             assert answer["citations"][0]["file_name"] == "guangzhou_dibao_biaozhun_2025.md"
+            assert "1309元" in answer["citations"][0]["quote"], "the basis sentence that bears the answer"
             assert "热线答复口径：审核人市民政局 王科长" in answer["ticket_note"]
         # Near misses get the ordinary answer: another slot, another region, another year,
         # a narrower question.
@@ -71,6 +72,18 @@ def test_a_script_in_force_answers_paraphrases_first_with_its_label_and_basis(ad
     assert _call(url, f"/api/scripts/{script_id}", method="DELETE", auth=ADMIN)[0] == 404
     answer = json.loads(_call(url, "/api/ask", {"question": "广州低保标准是多少"})[2])
     assert answer["script"] is None and "1309" in answer["answer"]
+
+
+def test_a_basis_without_articles_is_cited_by_its_sentence_that_bears_the_answer(admin_app):
+    svc, url = admin_app
+    status, body = _post(url, _dibao(svc, questions=["广州黄埔区农村特困人员基本生活标准是多少"],
+                                     answer="黄埔区农村特困人员基本生活标准为每人每月2413元。"))
+    assert status == 200, body
+    try:
+        answer = json.loads(_call(url, "/api/ask", {"question": "广州黄埔区农村特困人员基本生活标准是多少"})[2])
+        assert answer["script"] and "2413" in answer["citations"][0]["quote"], answer["citations"]
+    finally:
+        _call(url, f"/api/scripts/{body['script']['id']}", method="DELETE", auth=ADMIN)
 
 
 def test_a_narrower_script_does_not_answer_the_broader_question(admin_app):

@@ -149,7 +149,10 @@ def _document_routes(services: Services, admin: Callable[..., str]) -> APIRouter
             result = services.documents.upload(file.filename or "upload", file.file.read())
         except DocumentError as exc:
             raise HTTPException(400, str(exc)) from None
-        return {"path": result.path, "status": result.status, "chunks": result.chunks, "detail": result.detail}
+        # The id the other document routes and a script's basis take.
+        head = services.store.first_metadata({"source": result.path}) if result.chunks else None
+        return {"id": str(head["doc_id"]) if head else None, "path": result.path, "status": result.status,
+                "chunks": result.chunks, "detail": result.detail}
 
     @router.delete("/api/documents/{doc_id}")
     def delete_document(doc_id: str, user: str = Depends(admin)) -> dict[str, Any]:
