@@ -192,7 +192,7 @@ class SharedFeedbackStore:
         self.embed_query = embed_query
         self.retention_days = retention_days
         self._collection: Any = None
-        self._cache: dict[str, bytes] = {}  # vectors of questions never recorded (topic examples)
+        self._cache: dict[str, bytes] = {}  # vectors embedded by the gaps of questions recorded without one
         self._lock = threading.Lock()
         self.path = f"{name} (shared collection)"
 
@@ -245,15 +245,16 @@ class SharedFeedbackStore:
         bring theirs; others were kept by :meth:`keep_vectors` in this process."""
         out = {q: self._cache[q] for q in questions if q in self._cache}
         keys = {_key(q): q for q in questions if q not in out}
-        for start in range(0, len(keys), 500):
-            part = list(keys)[start : start + 500]
+        wanted = list(keys)
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
             got = self._get({"qkey": {"$in": part}}, ["embeddings", "metadatas"])
             for vector, md in zip(got["embeddings"], got["metadatas"]):
                 out[keys[md["qkey"]]] = np.asarray(vector, dtype=np.float32).tobytes()
         return out
 
     def keep_vectors(self, vectors: dict[str, bytes]) -> None:
-        """Keep vectors of questions not recorded here (the topic examples) for this process."""
+        """Keep vectors of questions that came without one, for this process."""
         with self._lock:
             self._cache.update(vectors)
 

@@ -66,15 +66,15 @@ class Gaps:
     Args:
         feedback: where they are recorded.
         embed_query: question -> unit vector (the default embedding model).
-        classifier: gives each group its topic; by default the packaged examples', with
-            their vectors kept in ``feedback``.
+        classifier: gives each group its topic; by default the packaged examples' (their
+            vectors embedded in each process).
     """
 
     def __init__(self, feedback: FeedbackStore | SharedFeedbackStore, embed_query: Callable[[str], list[float]],
                  classifier: TopicClassifier | None = None):
         self.feedback = feedback
         self.embed_query = embed_query
-        self.classifier = classifier or TopicClassifier(embed_query, vectors=feedback)
+        self.classifier = classifier or TopicClassifier(embed_query)
 
     @property
     def topics(self) -> list[str]:

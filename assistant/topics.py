@@ -11,6 +11,7 @@ set of 154 it never saw). A question far from every example is outside these top
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -53,19 +54,21 @@ class TopicClassifier:
 
     Args:
         embed_query: question -> unit vector (the default embedding model); the examples are
-            embedded on first use (about 10 ms each on 2 cores) unless ``vectors`` has them.
-        vectors: optional store of question vectors with ``vectors(questions) -> {question:
-            float32 bytes}`` and ``keep_vectors({question: bytes})`` (the feedback store), so
-            an instance embeds the examples once.
+            embedded on first use (about 10 ms each on 2 cores).
+        cache_dir: optional folder where their vectors are kept, in a file named by a digest
+            of ``model`` and the examples, so the examples are embedded once per model and
+            example set rather than once per process.
+        model: the embedding model's name (part of the cache file's digest).
         examples: (question, topic) pairs instead of the packaged ones.
         k: examples that vote.
         outside: least cosine to the nearest example for a topic other than :data:`OTHER`.
     """
 
-    def __init__(self, embed_query: Callable[[str], list[float]], vectors: object | None = None,
+    def __init__(self, embed_query: Callable[[str], list[float]], cache_dir: Path | None = None, model: str = "",
                  examples: Sequence[tuple[str, str]] | None = None, k: int = K, outside: float = OUTSIDE):
         self.embed_query = embed_query
-        self.store = vectors
+        self.cache_dir = cache_dir
+        self.model = model
         self.examples = list(examples) if examples is not None else load_examples()
         self.k = k
         self.outside = outside
@@ -94,13 +97,16 @@ class TopicClassifier:
         return votes.most_common(1)[0][0] if votes else ""
 
     def _vectors(self) -> np.ndarray:
+        """The examples' vectors, (n, dim) float32: from the cache file, else embedded now."""
         if self._matrix is None:
             questions = [q for q, _ in self.examples]
-            stored = self.store.vectors(questions) if self.store is not None else {}
-            new = {q: np.asarray(self.embed_query(to_simplified(q)), dtype=np.float32).tobytes()
-                   for q in questions if q not in stored}
-            if new and self.store is not None:
-                self.store.keep_vectors(new)
-            every = {**stored, **new}
-            self._matrix = np.stack([np.frombuffer(every[q], dtype=np.float32) for q in questions])
+            digest = hashlib.sha256("\n".join([self.model, *questions]).encode("utf-8")).hexdigest()[:16]
+            cached = self.cache_dir / f"topic_vectors-{digest}.npy" if self.cache_dir is not None else None
+            if cached is not None and cached.exists():
+                self._matrix = np.load(cached)
+            else:
+                self._matrix = np.asarray([self.embed_query(to_simplified(q)) for q in questions], dtype=np.float32)
+                if cached is not None:
+                    cached.parent.mkdir(parents=True, exist_ok=True)
+                    np.save(cached, self._matrix)
         return self._matrix

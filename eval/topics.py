@@ -44,9 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--check", type=Path, default=QUESTIONS / "blind.jsonl")
     args = parser.parse_args(argv)
     print(f"{write_examples(labelled(args.train))} examples written to {EXAMPLES}")
-    settings = Settings()
-    embeddings = LazyEmbeddings(model=settings.embedding_model, cache_dir=settings.model_cache_dir,
-                                query_prefix=settings.embedding_query_prefix, passage_prefix=settings.embedding_passage_prefix)
+    # The model as the composition root sets it up, without opening an index.
+    embeddings = LazyEmbeddings.from_settings(Settings())
     examples = load_examples()
     vectors = np.asarray([embeddings.embed_query(q) for q, _ in examples], dtype=np.float32)
     similarities = vectors @ vectors.T

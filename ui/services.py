@@ -21,6 +21,7 @@ from assistant.core.embeddings import LazyEmbeddings, SentenceSimilarity
 from assistant.core.types import Answer
 from assistant.feedback import FeedbackStore, SharedFeedbackStore
 from assistant.gaps import Gaps
+from assistant.topics import TopicClassifier
 from assistant.lookup import Lookup
 from assistant.prompts import Prompts
 from assistant.query import TermMap, contextualise
@@ -94,7 +95,7 @@ def build_services(
         chat_model: a chat model to answer with instead of the configured LLM server (a
             deterministic fake in tests); with one, the generative answerer is used.
     """
-    embeddings = embeddings or _embeddings(settings)
+    embeddings = embeddings or LazyEmbeddings.from_settings(settings)
     assert settings.chroma_path and settings.manifest_path and settings.keyword_path  # set by the settings validator
     client = open_client(settings.chroma_path, settings.chroma_url)
     store = ChromaStore(
@@ -150,22 +151,10 @@ def build_services(
                                        settings.feedback_retention_days)
     else:
         feedback = FeedbackStore(settings.feedback_path or settings.data_dir / "feedback.sqlite", settings.feedback_retention_days)
-    gaps = Gaps(feedback, embeddings.embed_query)
+    gaps = Gaps(feedback, embeddings.embed_query,
+                TopicClassifier(embeddings.embed_query, cache_dir=settings.model_cache_dir, model=embeddings.model_name))
     return Services(settings, embeddings, store, ingestor, searcher, retriever, answerer, assistant, lookup, documents, feedback,
                     specificity, tokenizer, scripts, book, gaps)
-
-
-def _embeddings(settings: Settings) -> LazyEmbeddings:
-    """The embedding model ``settings`` name, loaded on first use, with the passage-vector cache."""
-    return LazyEmbeddings(
-        model=settings.embedding_model,
-        cache_dir=settings.model_cache_dir,
-        device=settings.embedding_device,
-        batch_size=settings.embedding_batch_size,
-        query_prefix=settings.embedding_query_prefix,
-        passage_prefix=settings.embedding_passage_prefix,
-        vector_cache=settings.model_cache_dir / "vectors.sqlite" if settings.embedding_cache else None,
-    )
 
 
 def _searcher(settings: Settings, store: ChromaStore, keyword: KeywordIndex, term_map: TermMap | None) -> HybridSearcher:

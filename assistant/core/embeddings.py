@@ -24,6 +24,8 @@ from assistant.core.settings import DEFAULT_EMBEDDING_MODEL
 if TYPE_CHECKING:
     from langchain_huggingface import HuggingFaceEmbeddings
 
+    from assistant.core.settings import Settings
+
 
 def resolve_model_path(model: str, cache_dir: Path) -> str:
     """Folder or hub name that sentence-transformers should load for ``model``.
@@ -78,6 +80,19 @@ class LazyEmbeddings(Embeddings):
         self._cached: Embeddings | None = None
         self._lock = threading.Lock()
         self._queries: _Lru = _Lru(QUERY_CACHE)
+
+    @classmethod
+    def from_settings(cls, settings: "Settings") -> "LazyEmbeddings":
+        """The embedding model ``settings`` name, loaded on first use, with the passage-vector cache."""
+        return cls(
+            model=settings.embedding_model,
+            cache_dir=settings.model_cache_dir,
+            device=settings.embedding_device,
+            batch_size=settings.embedding_batch_size,
+            query_prefix=settings.embedding_query_prefix,
+            passage_prefix=settings.embedding_passage_prefix,
+            vector_cache=settings.model_cache_dir / "vectors.sqlite" if settings.embedding_cache else None,
+        )
 
     @property
     def loaded(self) -> bool:
